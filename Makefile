@@ -1,0 +1,38 @@
+# forja: `make run` builds everything and runs the pipeline; `make test` runs the tests.
+PYTHON ?= python3
+VENV   ?= .venv
+TORCH  ?= torch==2.13.0
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup run test bench clean help
+
+help:
+	@echo "make setup  - create $(VENV) and install forja (torch first: $(TORCH))"
+	@echo "make run    - setup + the whole pipeline on the default corpus (dvc repro)"
+	@echo "make test   - setup + the test suite"
+	@echo "make bench  - setup + benchmarks against Hugging Face's LlamaForCausalLM"
+
+setup: $(STAMP)
+
+# Torch goes in first and pinned, so a CPU machine gets the small CPU wheel and a
+# GPU machine PyPI's CUDA build; `make setup TORCH=torch==X.Y` overrides it.
+$(STAMP): pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet "$(TORCH)"
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+run: setup
+	$(BIN)/python -m flows.run_all
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+bench: setup
+	$(BIN)/python -m bench.train_throughput
+	$(BIN)/python -m bench.generation
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info
