@@ -25,7 +25,8 @@ $(STAMP): pyproject.toml Makefile
 	touch $(STAMP)
 
 run: setup
-	$(BIN)/python -m flows.run_all
+	@if [ -f dvc.yaml ]; then $(BIN)/dvc repro; \
+	else echo "forja: no pipeline stages yet (dvc.yaml arrives with the data stages); the library is installed in $(VENV)."; fi
 
 test: setup
 	$(BIN)/python -m pytest -q

@@ -1,0 +1,421 @@
+"""Export a trained model to a Hugging Face folder, and read such a folder back.
+
+Our parameter names already are `LlamaForCausalLM`'s, so an export is the
+state dict in safetensors plus the files transformers needs to rebuild the
+config and the tokenizer:
+
+    config.json             LlamaConfig fields (read by transformers 4.45+ and 5.x)
+    generation_config.json  bos/eos/pad ids for `generate`
+    model.safetensors       the weights (the tied head is stored once, as HF does)
+    tokenizer.model         a copy of our sentencepiece model
+    tokenizer_config.json   LlamaTokenizer options that reproduce sentencepiece's ids:
+                            no dummy prefix space, no normalizer, control symbols
+                            registered as special tokens with their ids
+    special_tokens_map.json the named special tokens
+
+The folder is written next to `out_dir` first and swapped in at the end, so a
+crash never leaves a half-written export behind. transformers is never
+imported here: the files are plain JSON, safetensors and sentencepiece.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from .config import ModelConfig
+from .model import Transformer
+
+log = logging.getLogger("llm_core.export")
+
+CONFIG_FILE = "config.json"
+GENERATION_CONFIG_FILE = "generation_config.json"
+WEIGHTS_FILE = "model.safetensors"
+WEIGHTS_INDEX_FILE = "model.safetensors.index.json"
+TOKENIZER_MODEL_FILE = "tokenizer.model"
+TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
+SPECIAL_TOKENS_FILE = "special_tokens_map.json"
+
+_DTYPE_NAMES = {torch.float32: "float32", torch.float16: "float16", torch.bfloat16: "bfloat16"}
+# Our chat markers: the one that closes a turn also ends generation.
+_END_OF_TURN = "<|end_of_turn|>"
+
+
+# --------------------------------------------------------------------------- export
+
+
+def export_hf(
+    model: Transformer,
+    tokenizer_path: str | Path,
+    out_dir: str | Path,
+    chat_template: str | None = None,
+    dtype: torch.dtype = torch.float32,
+    *,
+    add_bos_token: bool = True,
+) -> Path:
+    """Write `model` and its sentencepiece tokenizer as a Hugging Face Llama folder.
+
+    `transformers.AutoModelForCausalLM.from_pretrained(out_dir)` and
+    `AutoTokenizer.from_pretrained(out_dir)` load the result with no custom code.
+    `tokenizer_path` is the sentencepiece `.model` file (an object with a `.path`,
+    like our `Tokenizer`, is accepted too). `chat_template` (Jinja) is stored in
+    tokenizer_config.json when given. `dtype` is the dtype of the stored weights.
+    `add_bos_token` is what HF's tokenizer does with `add_special_tokens=True`
+    (Llama's convention: prepend BOS); our own `encode` never adds it by default.
+
+    Returns the path of the finished folder.
+    """
+    if dtype not in _DTYPE_NAMES:
+        raise ValueError(f"dtype must be one of {', '.join(map(str, _DTYPE_NAMES))}; got {dtype}")
+    model = getattr(model, "_orig_mod", model)  # unwrap torch.compile
+    cfg = model.cfg
+    spm_path = Path(getattr(tokenizer_path, "path", tokenizer_path))
+    if not spm_path.is_file():
+        raise FileNotFoundError(f"sentencepiece model not found: {spm_path}")
+    vocab = _read_spm_vocab(spm_path)
+    n_pieces = len(vocab["pieces"])
+    if n_pieces > cfg.vocab_size:
+        raise ValueError(
+            f"tokenizer {spm_path} has {n_pieces} pieces but the model's vocab_size is {cfg.vocab_size}: "
+            "token ids would index past the embedding"
+        )
+    if n_pieces < cfg.vocab_size:
+        log.info("model vocab_size %d > tokenizer pieces %d: the extra rows are never produced", cfg.vocab_size, n_pieces)
+
+    out_dir = Path(out_dir)
+    tmp_dir = out_dir.with_name(out_dir.name + ".tmp")
+    if tmp_dir.exists():
+        shutil.rmtree(tmp_dir)  # left over from a crashed export
+    tmp_dir.mkdir(parents=True)
+    try:
+        config = hf_config(cfg, dtype, bos_id=vocab["bos_id"], eos_id=vocab["eos_id"], pad_id=vocab["pad_id"])
+        _write_json(tmp_dir / CONFIG_FILE, config)
+        _write_json(tmp_dir / GENERATION_CONFIG_FILE, _generation_config(vocab))
+        n_tensors, n_bytes = _write_weights(model, tmp_dir / WEIGHTS_FILE, dtype)
+        shutil.copyfile(spm_path, tmp_dir / TOKENIZER_MODEL_FILE)
+        tok_config, special_map = _tokenizer_files(vocab, cfg, chat_template, add_bos_token)
+        _write_json(tmp_dir / TOKENIZER_CONFIG_FILE, tok_config)
+        _write_json(tmp_dir / SPECIAL_TOKENS_FILE, special_map)
+        _replace_dir(tmp_dir, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+        raise
+
+    log.info(
+        "exported %s: %d tensors (%.1f MB, %s%s), tokenizer with %d pieces%s; files: %s",
+        out_dir,
+        n_tensors,
+        n_bytes / 1e6,
+        _DTYPE_NAMES[dtype],
+        ", tied head stored once" if cfg.tie_embeddings else "",
+        n_pieces,
+        ", chat template" if chat_template else "",
+        ", ".join(sorted(p.name for p in out_dir.iterdir())),
+    )
+    return out_dir
+
+
+def hf_config(
+    cfg: ModelConfig,
+    dtype: torch.dtype = torch.float32,
+    bos_id: int | None = None,
+    eos_id: int | None = None,
+    pad_id: int | None = None,
+) -> dict[str, Any]:
+    """The `config.json` of a `LlamaForCausalLM` equal to `Transformer(cfg)`.
+
+    Rotary settings are written twice: `rope_theta` at the top level (what
+    transformers 4.x reads) and `rope_parameters` (transformers 5.x's form; 5.x
+    also accepts the top-level key, 4.x keeps the unknown dict as an attribute).
+    """
+    dtype_name = _DTYPE_NAMES[dtype]
+    return {
+        "architectures": ["LlamaForCausalLM"],
+        "model_type": "llama",
+        "vocab_size": cfg.vocab_size,
+        "hidden_size": cfg.dim,
+        "intermediate_size": cfg.ffn_dim,
+        "num_hidden_layers": cfg.n_layers,
+        "num_attention_heads": cfg.n_heads,
+        "num_key_value_heads": cfg.kv_heads,
+        "head_dim": cfg.head_dim,
+        "max_position_embeddings": cfg.max_seq_len,
+        "rms_norm_eps": cfg.norm_eps,
+        "rope_theta": cfg.rope_theta,
+        "rope_parameters": {"rope_type": "default", "rope_theta": cfg.rope_theta},
+        "hidden_act": "silu",
+        "attention_bias": False,
+        "attention_dropout": 0.0,
+        "mlp_bias": False,
+        "initializer_range": 0.02,
+        "pretraining_tp": 1,
+        "tie_word_embeddings": cfg.tie_embeddings,
+        "use_cache": True,
+        "bos_token_id": bos_id,
+        "eos_token_id": eos_id,
+        "pad_token_id": pad_id,
+        "torch_dtype": dtype_name,  # transformers 4.x
+        "dtype": dtype_name,  # transformers 5.x
+    }
+
+
+def _write_weights(model: Transformer, path: Path, dtype: torch.dtype) -> tuple[int, int]:
+    state = model.state_dict()
+    if model.cfg.tie_embeddings:
+        # One tensor on disk, as HF saves tied models; `tie_word_embeddings` restores the head.
+        state.pop("lm_head.weight", None)
+    tensors = {name: t.detach().to(device="cpu", dtype=dtype).contiguous() for name, t in state.items()}
+    save_file(tensors, str(path), metadata={"format": "pt"})
+    return len(tensors), sum(t.numel() * t.element_size() for t in tensors.values())
+
+
+def _read_spm_vocab(path: Path) -> dict[str, Any]:
+    """Pieces, special pieces and their ids, read with sentencepiece's own API (no protobuf needed)."""
+    import sentencepiece as spm
+
+    sp = spm.SentencePieceProcessor(model_file=str(path))
+    pieces = [sp.id_to_piece(i) for i in range(sp.get_piece_size())]
+
+    def _id(i: int) -> int | None:
+        return i if i >= 0 else None
+
+    special = {i: pieces[i] for i in range(len(pieces)) if sp.is_control(i) or sp.is_unknown(i)}
+    return {
+        "pieces": pieces,
+        "special": special,  # id -> piece: unk and every control symbol (pad, bos, eos, chat markers)
+        "unk_id": _id(sp.unk_id()),
+        "bos_id": _id(sp.bos_id()),
+        "eos_id": _id(sp.eos_id()),
+        "pad_id": _id(sp.pad_id()),
+    }
+
+
+def _generation_config(vocab: dict[str, Any]) -> dict[str, Any]:
+    eos: int | list[int] | None = vocab["eos_id"]
+    if _END_OF_TURN in vocab["special"].values():
+        eot = next(i for i, p in vocab["special"].items() if p == _END_OF_TURN)
+        eos = [i for i in (vocab["eos_id"], eot) if i is not None]  # a chat reply ends at either
+    return {"bos_token_id": vocab["bos_id"], "eos_token_id": eos, "pad_token_id": vocab["pad_id"]}
+
+
+def _tokenizer_files(
+    vocab: dict[str, Any], cfg: ModelConfig, chat_template: str | None, add_bos_token: bool
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """tokenizer_config.json and special_tokens_map.json for transformers' LlamaTokenizer.
+
+    Our sentencepiece model has no dummy prefix and no normalizer, so:
+    `legacy: false` with `add_prefix_space: false` makes transformers build a
+    Metaspace pre-tokenizer that only maps " " to "▁" (prepend_scheme "never")
+    and no normalizer, and its byte-fallback BPE (vocab and merges taken from
+    tokenizer.model, merge priority = piece id) then gives sentencepiece's ids.
+    """
+    pieces, special = vocab["pieces"], vocab["special"]
+
+    def name(i: int | None) -> str | None:
+        return pieces[i] if i is not None else None
+
+    named = {
+        "bos_token": name(vocab["bos_id"]),
+        "eos_token": name(vocab["eos_id"]),
+        "unk_token": name(vocab["unk_id"]),
+        "pad_token": name(vocab["pad_id"]),
+    }
+    named = {k: v for k, v in named.items() if v is not None}
+    additional = [p for i, p in sorted(special.items()) if p not in named.values()]
+
+    def added(piece: str) -> dict[str, Any]:
+        return {"content": piece, "lstrip": False, "rstrip": False, "normalized": False, "single_word": False, "special": True}
+
+    config: dict[str, Any] = {
+        "tokenizer_class": "LlamaTokenizer",
+        "legacy": False,
+        "add_prefix_space": False,
+        "add_bos_token": add_bos_token,
+        "add_eos_token": False,
+        "clean_up_tokenization_spaces": False,
+        "spaces_between_special_tokens": False,
+        "model_max_length": cfg.max_seq_len,
+        "sp_model_kwargs": {},
+        **named,
+        "additional_special_tokens": additional,
+        "added_tokens_decoder": {str(i): added(p) for i, p in sorted(special.items())},
+    }
+    if chat_template is not None:
+        config["chat_template"] = chat_template
+    special_map: dict[str, Any] = {k: added(v) for k, v in named.items()}
+    special_map["additional_special_tokens"] = [added(p) for p in additional]
+    return config, special_map
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _replace_dir(new: Path, target: Path) -> None:
+    """Move the finished folder `new` to `target`, replacing what was there."""
+    old = None
+    if target.exists() or target.is_symlink():
+        old = target.with_name(target.name + ".old")
+        if old.exists():
+            shutil.rmtree(old)
+        os.replace(target, old)
+    try:
+        os.replace(new, target)
+    except BaseException:
+        if old is not None:
+            os.replace(old, target)  # put the previous export back
+        raise
+    if old is not None:
+        if old.is_dir() and not old.is_symlink():
+            shutil.rmtree(old)
+        else:
+            old.unlink()
+
+
+# --------------------------------------------------------------------------- import
+
+
+_REQUIRED_KEYS = ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads")
+
+
+def load_hf_state(path: str | Path) -> tuple[ModelConfig, dict[str, torch.Tensor]]:
+    """Read a Hugging Face Llama folder (ours or anyone's) into `(ModelConfig, state_dict)`.
+
+    `Transformer(cfg).load_state_dict(state)` then gives the same model. Only
+    config.json and safetensors files are read (never pickle). Keys HF gives a
+    default to (num_key_value_heads, rope_theta, rms_norm_eps, ...) get HF's
+    default when missing; the sizes are required. A missing key, a model that
+    is not Llama, or a feature our model lacks (biases, rope scaling, another
+    activation) is a ValueError naming the file and the key.
+    """
+    folder = Path(path)
+    if folder.is_file():  # config.json itself
+        folder = folder.parent
+    config_path = folder / CONFIG_FILE
+    if not config_path.is_file():
+        raise FileNotFoundError(f"{config_path} not found: not a Hugging Face model folder")
+    try:
+        hf = json.loads(config_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{config_path}: not valid JSON ({err})") from None
+    if not isinstance(hf, dict):
+        raise ValueError(f"{config_path}: expected a JSON object")
+    cfg = config_from_hf(hf, where=str(config_path))
+    state = _read_weights(folder)
+
+    if "lm_head.weight" not in state:
+        if not cfg.tie_embeddings:
+            raise ValueError(
+                f"{folder}: the weights have no 'lm_head.weight' and {config_path} says tie_word_embeddings=false"
+            )
+        state["lm_head.weight"] = state["model.embed_tokens.weight"]
+    with torch.device("meta"):  # shapes only, no memory, no init cost
+        expected = {k: tuple(v.shape) for k, v in Transformer(cfg).state_dict().items()}
+    missing, unexpected = sorted(expected.keys() - state.keys()), sorted(state.keys() - expected.keys())
+    if missing or unexpected:
+        raise ValueError(
+            f"{folder}: weights do not match {CONFIG_FILE}; missing: {missing[:8]}, unexpected: {unexpected[:8]}"
+        )
+    for key, shape in expected.items():
+        if tuple(state[key].shape) != shape:
+            raise ValueError(
+                f"{folder}: tensor {key!r} has shape {tuple(state[key].shape)}, {CONFIG_FILE} implies {shape}"
+            )
+    log.info("loaded %s: %d layers, dim %d, vocab %d", folder, cfg.n_layers, cfg.dim, cfg.vocab_size)
+    return cfg, state
+
+
+def config_from_hf(hf: dict[str, Any], where: str = CONFIG_FILE) -> ModelConfig:
+    """Our ModelConfig from a LlamaConfig dict (as in config.json). `where` names the file in errors."""
+
+    def need(key: str) -> Any:
+        if key not in hf:
+            raise ValueError(f"{where}: missing key {key!r} (needed to build the model)")
+        return hf[key]
+
+    model_type = need("model_type")
+    if model_type != "llama":
+        raise ValueError(f"{where}: key 'model_type' is {model_type!r}; only 'llama' models can be loaded")
+    for key in _REQUIRED_KEYS:
+        value = need(key)
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            raise ValueError(f"{where}: key {key!r} must be a positive integer, got {value!r}")
+
+    dim, n_heads = hf["hidden_size"], hf["num_attention_heads"]
+    kv = hf.get("num_key_value_heads") or n_heads
+    head_dim = hf.get("head_dim") or dim // n_heads
+    if head_dim * n_heads != dim:
+        raise ValueError(
+            f"{where}: key 'head_dim' is {head_dim} but hidden_size/num_attention_heads = {dim}/{n_heads}; "
+            "our model needs head_dim * num_attention_heads == hidden_size"
+        )
+    unsupported = {"hidden_act": "silu", "attention_bias": False, "mlp_bias": False}
+    for key, ours in unsupported.items():
+        if key in hf and hf[key] != ours:
+            raise ValueError(f"{where}: key {key!r} is {hf[key]!r}; our model only supports {ours!r}")
+    if hf.get("pretraining_tp", 1) not in (1, None):
+        raise ValueError(f"{where}: key 'pretraining_tp' is {hf['pretraining_tp']!r}; only 1 is supported")
+
+    rope_theta = hf.get("rope_theta", 10000.0)
+    rope = hf.get("rope_parameters") or hf.get("rope_scaling")
+    if rope:
+        key = "rope_parameters" if hf.get("rope_parameters") else "rope_scaling"
+        if not isinstance(rope, dict):
+            raise ValueError(f"{where}: key {key!r} must be an object, got {rope!r}")
+        rope_type = rope.get("rope_type", rope.get("type", "default"))
+        if rope_type != "default":
+            raise ValueError(f"{where}: key {key!r} has rope_type {rope_type!r}; only 'default' rotary is supported")
+        rope_theta = rope.get("rope_theta", rope_theta)
+
+    try:
+        cfg = ModelConfig(
+            vocab_size=hf["vocab_size"],
+            dim=dim,
+            n_layers=hf["num_hidden_layers"],
+            n_heads=n_heads,
+            n_kv_heads=None if kv == n_heads else kv,
+            hidden_dim=hf["intermediate_size"],
+            max_seq_len=hf.get("max_position_embeddings", 2048),
+            rope_theta=float(rope_theta),
+            norm_eps=float(hf.get("rms_norm_eps", 1e-6)),
+            tie_embeddings=bool(hf.get("tie_word_embeddings", False)),
+        )
+    except (ValueError, TypeError) as err:  # ConfigError is a ValueError
+        raise ValueError(f"{where}: {err}") from None
+    # Canonical form: leave hidden_dim unset when it is what the default rule gives.
+    default = ModelConfig(dim=dim, n_heads=n_heads)
+    if cfg.hidden_dim == default.ffn_dim:
+        cfg = ModelConfig(**{**_fields(cfg), "hidden_dim": None})
+    return cfg
+
+
+def _fields(cfg: ModelConfig) -> dict[str, Any]:
+    return {f: getattr(cfg, f) for f in cfg.__dataclass_fields__}
+
+
+def _read_weights(folder: Path) -> dict[str, torch.Tensor]:
+    single, index = folder / WEIGHTS_FILE, folder / WEIGHTS_INDEX_FILE
+    if single.is_file():
+        files = [single]
+    elif index.is_file():
+        weight_map = json.loads(index.read_text(encoding="utf-8")).get("weight_map")
+        if not isinstance(weight_map, dict):
+            raise ValueError(f"{index}: missing key 'weight_map'")
+        files = [folder / name for name in sorted(set(weight_map.values()))]
+    else:
+        raise FileNotFoundError(f"{folder}: no {WEIGHTS_FILE} or {WEIGHTS_INDEX_FILE} (only safetensors are read)")
+    state: dict[str, torch.Tensor] = {}
+    for file in files:
+        with safe_open(str(file), framework="pt", device="cpu") as f:
+            for key in f.keys():
+                if key.endswith("rotary_emb.inv_freq"):
+                    continue  # a buffer older transformers saved; we recompute it
+                state[key] = f.get_tensor(key)
+    return state
