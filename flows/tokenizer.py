@@ -1,0 +1,92 @@
+"""tokenizer: train the sentencepiece BPE tokenizer on a sample of the cleaned text.
+
+    python -m flows.tokenizer
+
+Writes data/tokenizer/tokenizer.model (+ .vocab), metrics/tokenizer.json
+(vocab size, bytes per token per language on held-out documents) and
+reports/tokenizer.md (sample tokenizations).
+"""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+
+from prefect import flow, task
+
+from llm_core.data.documents import read_shards
+from llm_core.data.tokenize import sample_texts, split_of
+from llm_core.tokenizer import Tokenizer, train_tokenizer
+
+from .common import log, check_keys, fresh_dir, load_params, setup_logging, stage_timer, write_metrics, write_report
+
+SHARDS = Path("data/clean/shards")
+OUT = Path("data/tokenizer")
+KEYS = {"vocab_size", "sample_bytes", "character_coverage", "heldout_docs"}
+SPLIT_KEYS = {"seed", "val_fraction"}  # shared with the tokenize stage
+
+
+@task(name="train-tokenizer")
+def train(p: dict, split: dict) -> Path:
+    budget = int(p["sample_bytes"])
+    total = json.loads((SHARDS.parent / "summary.json").read_text())["chars_out"]
+    # A little over the budget's share, so the cap (not the hash) decides the size.
+    fraction = min(1.0, 1.1 * budget / max(1, total))
+    texts = sample_texts(read_shards(SHARDS), split["seed"], split["val_fraction"], budget, fraction=fraction)
+    tok = train_tokenizer(texts, OUT / "tokenizer", vocab_size=int(p["vocab_size"]),
+                          character_coverage=float(p.get("character_coverage", 0.9995)))
+    return Path(tok.path)
+
+
+@task(name="measure-tokenizer")
+def measure(model_path: Path, split: dict, heldout_docs: int) -> tuple[dict, list]:
+    """Bytes per token per language on held-out (validation) documents."""
+    tok = Tokenizer.load(model_path)
+    texts: dict[str, list[str]] = defaultdict(list)
+    for d in read_shards(SHARDS):
+        lang = d.meta.get("lang", "?")
+        if split_of(d.id, split["seed"], split["val_fraction"]) == "val" and len(texts[lang]) < heldout_docs:
+            texts[lang].append(d.text)
+    metrics = {"vocab_size": tok.vocab_size}
+    for lang, docs in sorted(texts.items()):
+        metrics[f"bytes_per_token_{lang}"] = round(tok.bytes_per_token(docs), 4)
+        metrics[f"heldout_docs_{lang}"] = len(docs)
+    samples = [(lang, docs[0][:160]) for lang, docs in sorted(texts.items()) if docs]
+    return metrics, [(lang, s, tok.pieces_for(tok.encode(s))) for lang, s in samples]
+
+
+@flow(name="tokenizer", log_prints=True)
+def tokenizer_flow() -> dict:
+    p, split = load_params("tokenizer"), load_params("split")
+    check_keys("tokenizer", p, KEYS)
+    check_keys("split", split, SPLIT_KEYS)
+    with stage_timer("tokenizer") as timer:
+        fresh_dir(OUT)
+        model_path = train(p, split)
+        metrics, samples = measure(model_path, split, int(p.get("heldout_docs", 200)))
+    metrics["seconds"] = timer["seconds"]
+    log.info("wrote %s (vocab %d); bytes per token: %s", model_path, metrics["vocab_size"],
+             {k: v for k, v in metrics.items() if k.startswith("bytes_per_token")})
+    write_metrics("tokenizer", metrics)
+    write_report("tokenizer", report(metrics, samples))
+    return metrics
+
+
+def report(metrics: dict, samples: list) -> str:
+    lines = ["# Tokenizer", "", f"sentencepiece BPE, {metrics['vocab_size']:,} tokens, byte fallback "
+             "(no text is ever unknown).", "", "| language | bytes per token (held-out) |", "| --- | ---: |"]
+    lines += [f"| {k.removeprefix('bytes_per_token_')} | {v} |" for k, v in metrics.items() if k.startswith("bytes_per_token_")]
+    lines += ["", "## How text is cut", ""]
+    for lang, text, pieces in samples:
+        shown = " · ".join(p.replace("▁", "␣") for p in pieces[:60])
+        lines += [f"**{lang}**: {text!r}", "", f"`{shown}`", f"({len(pieces)} tokens for {len(text.encode())} bytes)", ""]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    setup_logging()
+    tokenizer_flow()
+
+
+if __name__ == "__main__":
+    main()
