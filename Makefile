@@ -24,9 +24,10 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
+# One local Prefect server for the whole run (flows.server starts and stops it);
+# the venv's bin/ goes first on PATH so DVC's `python -m flows.<stage>` uses it.
 run: setup
-	@if [ -f dvc.yaml ]; then $(BIN)/dvc repro; \
-	else echo "forja: no pipeline stages yet (dvc.yaml arrives with the data stages); the library is installed in $(VENV)."; fi
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m flows.server dvc repro
 
 test: setup
 	$(BIN)/python -m pytest -q

@@ -29,7 +29,7 @@ from . import readers
 
 log = logging.getLogger("llm_core.data.default_corpus")
 
-DEFAULT_CACHE = Path("data/packages")
+DEFAULT_CACHE = Path("data/cache/packages")  # where the collect stage keeps them (params: collect.cache_dir)
 
 
 @dataclass(frozen=True)

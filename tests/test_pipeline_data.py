@@ -1,0 +1,155 @@
+"""End to end: the data stages through DVC and Prefect, in a temporary project.
+
+Runs `dvc repro tokenize` on a small corpus of local files, checks every
+output and the accounting identities, that a rerun is a no-op, that changing
+a clean param reruns clean and what follows but not collect, and that the Dask
+task runner writes the same bytes as the default one.
+"""
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from llm_core.data.tokens import TokenFile
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+pytestmark = pytest.mark.slow
+
+ES = ["El sol sale por el este cada mañana.", "La niña lee un libro en la biblioteca.",
+      "Mi abuelo cultiva tomates en su huerto.", "El tren llega tarde porque llueve mucho.",
+      "Los estudiantes preparan el examen de historia.", "En invierno las montañas se cubren de nieve.",
+      "Mañana iremos al mercado a comprar fruta.", "El perro duerme junto a la chimenea.",
+      "La ciudad tiene un puerto muy antiguo.", "Aprender idiomas abre muchas puertas.",
+      "Mi hermana toca el piano todas las tardes.", "El río atraviesa el valle hasta el mar."]
+EN = ["The sun rises in the east every morning.", "The girl reads a book in the library.",
+      "My grandfather grows tomatoes in his garden.", "The train is late because it is raining.",
+      "The students are preparing for the history exam.", "In winter the mountains are covered in snow.",
+      "Tomorrow we will go to the market to buy fruit.", "The dog sleeps next to the fireplace.",
+      "The city has a very old harbour.", "Learning languages opens many doors.",
+      "My sister plays the piano every afternoon.", "The river crosses the valley down to the sea."]
+FR = "Le chat dort sur le canapé pendant que la pluie tombe doucement sur la ville endormie ce soir."
+
+
+def _corpus(root: Path) -> None:
+    rng = random.Random(0)
+    (root / "corpus").mkdir()
+    for i in range(24):
+        lang, pool = ("es", ES) if i % 2 else ("en", EN)
+        text = " ".join(rng.sample(pool, 6)) + f" Número {i}." * (lang == "es")
+        (root / "corpus" / f"{lang}-{i:02d}.txt").write_text(text)
+    shutil.copy(root / "corpus" / "en-00.txt", root / "corpus" / "en-copy.txt")  # an exact duplicate
+    (root / "corpus" / "fr.txt").write_text(FR * 2)  # not a kept language
+    (root / "corpus" / "empty.txt").write_text("")
+    rows = [json.dumps({"body": " ".join(rng.sample(EN, 5))}) for _ in range(6)]
+    (root / "rows.jsonl").write_text("\n".join(rows[:3] + ["{broken"] + rows[3:]) + "\n")
+
+
+PARAMS = {
+    "collect": {"sources": [{"kind": "files", "path": "corpus", "name": "local"},
+                            {"kind": "jsonl", "path": "rows.jsonl", "text_column": "body", "name": "rows", "lang": "en"}],
+                "on_error": "skip", "shard_docs": 10, "cache_dir": "data/cache", "task_runner": "threads"},
+    "clean": {"task_runner": "threads"},
+    "split": {"seed": 1, "val_fraction": 0.2},
+    "tokenizer": {"vocab_size": 320, "sample_bytes": 100000, "character_coverage": 1.0, "heldout_docs": 50},
+    "tokenize": {"task_runner": "threads", "batch_docs": 8},
+}
+
+
+@pytest.fixture(scope="module")
+def prefect_api(tmp_path_factory):
+    from flows.server import prefect_server
+
+    with prefect_server(home=tmp_path_factory.mktemp("prefect")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory, prefect_api):
+    root = tmp_path_factory.mktemp("project")
+    for name in ("dvc.yaml", ".dvcignore"):
+        shutil.copy(REPO / name, root / name)
+    for pkg in ("flows", "llm_core"):
+        shutil.copytree(REPO / pkg, root / pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    (root / "params.yaml").write_text(yaml.safe_dump(PARAMS))
+    _corpus(root)
+    env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "PREFECT_API_URL": prefect_api,
+           "PYTHONPATH": str(root), "DVC_NO_ANALYTICS": "1"}
+    run = lambda *cmd: subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=600)  # noqa: E731
+    for cmd in (["git", "init", "-q"], [str(BIN / "dvc"), "init", "-q"],
+                [str(BIN / "dvc"), "config", "core.analytics", "false"]):
+        assert run(*cmd).returncode == 0
+    out = run(str(BIN / "dvc"), "repro", "tokenize")
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    return root, run, out.stdout
+
+
+def _json(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def test_every_stage_wrote_its_outputs(project):
+    root, _, log = project
+    for stage in ("collect", "clean", "tokenizer", "tokenize"):
+        assert f"Running stage '{stage}'" in log
+        assert (root / "metrics" / f"{stage}.json").exists() and (root / "reports" / f"{stage}.md").exists()
+    assert (root / "data" / "tokenizer" / "tokenizer.model").exists()
+    train, val = TokenFile(root / "data/tokenize/train.bin"), TokenFile(root / "data/tokenize/val.bin")
+    assert len(train) > 500 and len(val) > 50 and train.vocab_size == 320
+
+
+def test_every_document_is_accounted_for(project):
+    root = project[0]
+    collect, clean = _json(root / "metrics/collect.json"), _json(root / "metrics/clean.json")
+    tokenize = _json(root / "metrics/tokenize.json")
+    # 24 texts + a copy + French + 6 JSONL rows; the empty file and the broken line are counted skips
+    assert collect["documents"] == 32 and collect["skipped"] == 2
+    report = (root / "reports/collect.md").read_text()
+    assert "rows.jsonl:4" in report and "empty.txt" in report
+    dropped = {k: v for k, v in clean.items() if k.startswith("dropped_")}
+    assert clean["documents_in"] == collect["documents"]
+    assert clean["documents_in"] == clean["documents_out"] + sum(dropped.values())
+    assert dropped["dropped_dedup"] >= 1 and dropped["dropped_language"] == 1
+    assert tokenize["train_documents"] + tokenize["val_documents"] == clean["documents_out"]
+    assert tokenize["train_bytes"] + tokenize["val_bytes"] == clean["es_bytes"] + clean["en_bytes"]
+
+
+def test_rerun_is_a_no_op_and_clean_params_rerun_only_downstream(project):
+    root, run, _ = project
+    again = run(str(BIN / "dvc"), "repro", "tokenize")
+    assert again.returncode == 0 and "Running stage" not in again.stdout
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["clean"]["min_chars"] = 30
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    dry = run(str(BIN / "dvc"), "repro", "--dry", "tokenize")
+    assert dry.returncode == 0, dry.stderr
+    assert "Running stage 'clean'" in dry.stdout and "Running stage 'collect'" not in dry.stdout
+
+
+def test_dask_runner_writes_the_same_bytes(project, prefect_api, tmp_path):
+    root, run, _ = project
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["clean"]["min_chars"] = 12  # back to what the threads run used
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    assert run(str(BIN / "dvc"), "repro", "tokenize").returncode == 0
+    ref = {p.name: p.read_bytes() for p in (root / "data/clean/shards").glob("*.parquet")}
+    ref_train = (root / "data/tokenize/train.bin").read_bytes()
+    for stage in ("clean", "tokenize"):
+        params[stage]["task_runner"] = "dask"
+    dask_params = tmp_path / "params-dask.yaml"
+    dask_params.write_text(yaml.safe_dump(params))
+    for stage in ("clean", "tokenize"):
+        out = subprocess.run([sys.executable, "-m", f"flows.{stage}"], cwd=root, capture_output=True, text=True,
+                             env={**os.environ, "FORJA_PARAMS": str(dask_params), "PYTHONPATH": str(root),
+                                  "PREFECT_API_URL": prefect_api}, timeout=600)
+        assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+        assert "LocalCluster" in out.stdout + out.stderr  # the tasks really ran on Dask
+    got = {p.name: p.read_bytes() for p in (root / "data/clean/shards").glob("*.parquet")}
+    assert got == ref and len(ref) >= 2
+    assert (root / "data/tokenize/train.bin").read_bytes() == ref_train
