@@ -59,6 +59,10 @@ PARAMS = {
     "split": {"seed": 1, "val_fraction": 0.2},
     "tokenizer": {"vocab_size": 320, "sample_bytes": 100000, "character_coverage": 1.0, "heldout_docs": 50},
     "tokenize": {"task_runner": "threads", "batch_docs": 8},
+    "pretrain": {"model": {"dim": 32, "n_layers": 1, "n_heads": 2, "max_seq_len": 32},
+                 "train": {"max_steps": 6, "batch_size": 4, "seq_len": 32, "warmup_steps": 2, "eval_interval": 3,
+                           "eval_batches": 1, "log_interval": 1, "checkpoint_interval": 3, "device": "cpu"},
+                 "samples": {"prompts": ["El sol", "The dog"], "max_new_tokens": 5}},
 }
 
 
@@ -85,7 +89,7 @@ def project(tmp_path_factory, prefect_api):
     for cmd in (["git", "init", "-q"], [str(BIN / "dvc"), "init", "-q"],
                 [str(BIN / "dvc"), "config", "core.analytics", "false"]):
         assert run(*cmd).returncode == 0
-    out = run(str(BIN / "dvc"), "repro", "tokenize")
+    out = run(str(BIN / "dvc"), "repro", "pretrain")
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     return root, run, out.stdout
 
@@ -96,12 +100,27 @@ def _json(path: Path) -> dict:
 
 def test_every_stage_wrote_its_outputs(project):
     root, _, log = project
-    for stage in ("collect", "clean", "tokenizer", "tokenize"):
+    for stage in ("collect", "clean", "tokenizer", "tokenize", "pretrain"):
         assert f"Running stage '{stage}'" in log
         assert (root / "metrics" / f"{stage}.json").exists() and (root / "reports" / f"{stage}.md").exists()
     assert (root / "data" / "tokenizer" / "tokenizer.model").exists()
     train, val = TokenFile(root / "data/tokenize/train.bin"), TokenFile(root / "data/tokenize/val.bin")
     assert len(train) > 500 and len(val) > 50 and train.vocab_size == 320
+
+
+def test_pretrain_published_a_loadable_base_model(project):
+    from llm_core.checkpoint import load_model
+
+    root = project[0]
+    model, ckpt = load_model(root / "models/base")
+    assert ckpt.step == 6 and model.cfg.vocab_size == 320 and ckpt.tokenizer_path is not None
+    assert not (root / "models/base/trainer.safetensors").exists()  # optimizer state stays in the run cache
+    m = _json(root / "metrics/pretrain.json")
+    assert m["steps"] == 6 and m["val_loss"] is not None
+    rows = (root / "plots/pretrain/loss.csv").read_text().splitlines()
+    assert rows[0] == "step,tokens,train_loss,val_loss,lr" and len(rows) == 7
+    samples = [json.loads(x) for x in (root / "models/base/samples.jsonl").read_text().splitlines()]
+    assert {s["step"] for s in samples} == {3, 6} and {s["prompt"] for s in samples} == {"El sol", "The dog"}
 
 
 def test_every_document_is_accounted_for(project):
@@ -125,17 +144,21 @@ def test_rerun_is_a_no_op_and_clean_params_rerun_only_downstream(project):
     again = run(str(BIN / "dvc"), "repro", "tokenize")
     assert again.returncode == 0 and "Running stage" not in again.stdout
     params = yaml.safe_load((root / "params.yaml").read_text())
-    params["clean"]["min_chars"] = 30
+    params["clean"]["languages"] = ["es", "en", "fr"]  # the French file now stays: clean's output changes
     (root / "params.yaml").write_text(yaml.safe_dump(params))
     dry = run(str(BIN / "dvc"), "repro", "--dry", "tokenize")
     assert dry.returncode == 0, dry.stderr
     assert "Running stage 'clean'" in dry.stdout and "Running stage 'collect'" not in dry.stdout
+    real = run(str(BIN / "dvc"), "repro", "pretrain")  # clean's output changes, so all after it rerun
+    assert real.returncode == 0, real.stdout[-2000:] + real.stderr[-2000:]
+    ran = {s for s in ("collect", "clean", "tokenizer", "tokenize", "pretrain") if f"Running stage '{s}'" in real.stdout}
+    assert ran == {"clean", "tokenizer", "tokenize", "pretrain"}
 
 
 def test_dask_runner_writes_the_same_bytes(project, prefect_api, tmp_path):
     root, run, _ = project
     params = yaml.safe_load((root / "params.yaml").read_text())
-    params["clean"]["min_chars"] = 12  # back to what the threads run used
+    del params["clean"]["languages"]  # back to the defaults
     (root / "params.yaml").write_text(yaml.safe_dump(params))
     assert run(str(BIN / "dvc"), "repro", "tokenize").returncode == 0
     ref = {p.name: p.read_bytes() for p in (root / "data/clean/shards").glob("*.parquet")}
