@@ -49,12 +49,16 @@ def _corpus(root: Path) -> None:
     (root / "corpus" / "empty.txt").write_text("")
     rows = [json.dumps({"body": " ".join(rng.sample(EN, 5))}) for _ in range(6)]
     (root / "rows.jsonl").write_text("\n".join(rows[:3] + ["{broken"] + rows[3:]) + "\n")
+    chat = [{"messages": [{"role": "user", "content": "¿Qué tal?"}, {"role": "assistant", "content": "Muy bien."}]}] * 3
+    (root / "chat.jsonl").write_text("\n".join(json.dumps(c, ensure_ascii=False) for c in chat) + "\nnot json\n")
 
 
 PARAMS = {
     "collect": {"sources": [{"kind": "files", "path": "corpus", "name": "local"},
                             {"kind": "jsonl", "path": "rows.jsonl", "text_column": "body", "name": "rows", "lang": "en"}],
-                "on_error": "skip", "shard_docs": 10, "cache_dir": "data/cache", "task_runner": "threads"},
+                "on_error": "skip", "shard_docs": 10, "task_runner": "threads",
+                # the repo's cache: the finetune stage reads the aligned Bible verses from Debian packages
+                "cache_dir": str(REPO / "data" / "cache")},
     "clean": {"task_runner": "threads"},
     "split": {"seed": 1, "val_fraction": 0.2},
     "tokenizer": {"vocab_size": 320, "sample_bytes": 100000, "character_coverage": 1.0, "heldout_docs": 50},
@@ -63,6 +67,14 @@ PARAMS = {
                  "train": {"max_steps": 6, "batch_size": 4, "seq_len": 32, "warmup_steps": 2, "eval_interval": 3,
                            "eval_batches": 1, "log_interval": 1, "checkpoint_interval": 3, "device": "cpu"},
                  "samples": {"prompts": ["El sol", "The dog"], "max_new_tokens": 5}},
+    "finetune": {"method": "lora", "lora": {"rank": 4, "alpha": 8, "target_modules": ["q_proj", "v_proj"]},
+                 "tasks": {"seed": 1, "n_train_per_task": 16, "n_heldout_per_task": 4},
+                 "conversations": {"chatterbot_es": True, "chatterbot_en": False, "chitchat_max": 10},
+                 "files": ["chat.jsonl"], "val_every": 10,
+                 "train": {"max_steps": 4, "batch_size": 4, "seq_len": 32, "warmup_steps": 1, "eval_interval": 2,
+                           "eval_batches": 1, "log_interval": 1, "device": "cpu"}},
+    "evaluate": {"shots": [0, 1], "max_items_per_task": 2, "word_samples": 1, "max_new_tokens": 4,
+                 "temperatures": [0.0], "prompts": {"es": ["Hola"], "en": ["Hello"]}},
 }
 
 
@@ -89,7 +101,7 @@ def project(tmp_path_factory, prefect_api):
     for cmd in (["git", "init", "-q"], [str(BIN / "dvc"), "init", "-q"],
                 [str(BIN / "dvc"), "config", "core.analytics", "false"]):
         assert run(*cmd).returncode == 0
-    out = run(str(BIN / "dvc"), "repro", "pretrain")
+    out = run(str(BIN / "dvc"), "repro", "evaluate")
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     return root, run, out.stdout
 
@@ -100,7 +112,7 @@ def _json(path: Path) -> dict:
 
 def test_every_stage_wrote_its_outputs(project):
     root, _, log = project
-    for stage in ("collect", "clean", "tokenizer", "tokenize", "pretrain"):
+    for stage in ("collect", "clean", "tokenizer", "tokenize", "pretrain", "finetune", "evaluate"):
         assert f"Running stage '{stage}'" in log
         assert (root / "metrics" / f"{stage}.json").exists() and (root / "reports" / f"{stage}.md").exists()
     assert (root / "data" / "tokenizer" / "tokenizer.model").exists()
@@ -121,6 +133,31 @@ def test_pretrain_published_a_loadable_base_model(project):
     assert rows[0] == "step,tokens,train_loss,val_loss,lr" and len(rows) == 7
     samples = [json.loads(x) for x in (root / "models/base/samples.jsonl").read_text().splitlines()]
     assert {s["step"] for s in samples} == {3, 6} and {s["prompt"] for s in samples} == {"El sol", "The dog"}
+
+
+def test_finetune_and_evaluate_outputs(project):
+    from llm_core.chat import encode_chat
+    from llm_core.checkpoint import load_model
+    from llm_core.config import SampleConfig
+    from llm_core.sample import generate
+    from llm_core.tokenizer import Tokenizer
+
+    root = project[0]
+    ft = _json(root / "metrics/finetune.json")
+    assert ft["method"] == "lora" and ft["steps"] == 4 and ft["examples_examples"] > 0
+    assert "not_json" in (root / "reports/finetune.md").read_text()  # the bad line of chat.jsonl is counted
+    model, ckpt = load_model(root / "models/chat")  # LoRA merged: plain Llama weights load
+    tok = Tokenizer.load(ckpt.tokenizer_path)
+    ids = encode_chat(tok, [{"role": "user", "content": "Hola"}], add_generation_prompt=True).ids
+    assert ids[:2] == [tok.bos_id, tok.user_id] and ids[-1] == tok.assistant_id
+    out = generate(model, ids, SampleConfig(max_new_tokens=8, temperature=0.0), stop_ids=[tok.end_of_turn_id])
+    assert out.stopped in ("stop_token", "max_new_tokens")
+    ev = _json(root / "metrics/evaluate.json")
+    for key in ("base_bits_per_byte", "chat_bits_per_byte", "xz_bits_per_byte", "gzip_bits_per_byte", "bz2_bits_per_byte",
+                "base_0shot_macro", "base_1shot_macro", "chat_0shot_macro", "known_words_es", "known_words_en"):
+        assert key in ev, key
+    assert 0 < ev["xz_bits_per_byte"] < 8 and 0 <= ev["chat_0shot_macro"] <= 1
+    assert (root / "plots/evaluate/tasks.csv").read_text().startswith("task,base_0shot,base_1shot,chat_0shot")
 
 
 def test_every_document_is_accounted_for(project):
