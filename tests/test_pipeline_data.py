@@ -73,6 +73,7 @@ PARAMS = {
                  "files": ["chat.jsonl"], "val_every": 10,
                  "train": {"max_steps": 4, "batch_size": 4, "seq_len": 32, "warmup_steps": 1, "eval_interval": 2,
                            "eval_batches": 1, "log_interval": 1, "device": "cpu"}},
+    "export": {"dtype": "float32"},
     "evaluate": {"shots": [0, 1], "max_items_per_task": 2, "word_samples": 1, "max_new_tokens": 4,
                  "temperatures": [0.0], "prompts": {"es": ["Hola"], "en": ["Hello"]}},
 }
@@ -101,7 +102,7 @@ def project(tmp_path_factory, prefect_api):
     for cmd in (["git", "init", "-q"], [str(BIN / "dvc"), "init", "-q"],
                 [str(BIN / "dvc"), "config", "core.analytics", "false"]):
         assert run(*cmd).returncode == 0
-    out = run(str(BIN / "dvc"), "repro", "evaluate")
+    out = run(str(BIN / "dvc"), "repro")  # every stage
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     return root, run, out.stdout
 
@@ -112,7 +113,7 @@ def _json(path: Path) -> dict:
 
 def test_every_stage_wrote_its_outputs(project):
     root, _, log = project
-    for stage in ("collect", "clean", "tokenizer", "tokenize", "pretrain", "finetune", "evaluate"):
+    for stage in ("collect", "clean", "tokenizer", "tokenize", "pretrain", "finetune", "evaluate", "export"):
         assert f"Running stage '{stage}'" in log
         assert (root / "metrics" / f"{stage}.json").exists() and (root / "reports" / f"{stage}.md").exists()
     assert (root / "data" / "tokenizer" / "tokenizer.model").exists()
@@ -158,6 +159,30 @@ def test_finetune_and_evaluate_outputs(project):
         assert key in ev, key
     assert 0 < ev["xz_bits_per_byte"] < 8 and 0 <= ev["chat_0shot_macro"] <= 1
     assert (root / "plots/evaluate/tasks.csv").read_text().startswith("task,base_0shot,base_1shot,chat_0shot")
+
+
+def test_export_loads_in_transformers_with_our_chat_template(project):
+    transformers = pytest.importorskip("transformers")
+    import torch
+
+    from llm_core.chat import encode_chat
+    from llm_core.checkpoint import load_model
+    from llm_core.tokenizer import Tokenizer
+
+    root = project[0]
+    ours, ckpt = load_model(root / "models/chat")
+    tok = Tokenizer.load(ckpt.tokenizer_path)
+    hf = transformers.AutoModelForCausalLM.from_pretrained(root / "models/chat-hf")
+    hf_tok = transformers.AutoTokenizer.from_pretrained(root / "models/chat-hf")
+    messages = [{"role": "user", "content": "¿Qué tal, amigo?"}, {"role": "assistant", "content": "Muy bien."},
+                {"role": "user", "content": "And you?"}]
+    ids = encode_chat(tok, messages, add_generation_prompt=True).ids
+    got = hf_tok.apply_chat_template(messages, tokenize=True, add_generation_prompt=True)
+    got = got["input_ids"] if not isinstance(got, list) else got
+    assert list(got) == ids
+    x = torch.tensor([ids[-ours.cfg.max_seq_len:]])
+    with torch.no_grad():
+        assert (hf(x).logits - ours.eval()(x)[0]).abs().max() < 1e-4
 
 
 def test_every_document_is_accounted_for(project):
@@ -213,3 +238,41 @@ def test_dask_runner_writes_the_same_bytes(project, prefect_api, tmp_path):
     got = {p.name: p.read_bytes() for p in (root / "data/clean/shards").glob("*.parquet")}
     assert got == ref and len(ref) >= 2
     assert (root / "data/tokenize/train.bin").read_bytes() == ref_train
+
+
+def test_pretrain_stage_resumes_after_sigkill(project, prefect_api, tmp_path):
+    """Kill the pretrain stage mid-run, run it again: it resumes from its last
+    checkpoint and publishes the same weights as an uninterrupted run.
+    (Last in this file: it republishes models/base.)"""
+    import signal
+    import time
+
+    root = project[0]
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["pretrain"]["train"].update(max_steps=400, checkpoint_interval=50, eval_interval=100, log_interval=10)
+    params["pretrain"]["samples"]["prompts"] = []
+    path = tmp_path / "params-long.yaml"
+    path.write_text(yaml.safe_dump(params))
+    env = {**os.environ, "FORJA_PARAMS": str(path), "PYTHONPATH": str(root), "PREFECT_API_URL": prefect_api}
+    cmd = [sys.executable, "-m", "flows.pretrain"]
+    runs = root / "data/cache/pretrain"
+    shutil.rmtree(runs, ignore_errors=True)
+    assert subprocess.run(cmd, cwd=root, env=env, capture_output=True, timeout=600).returncode == 0
+    reference = (root / "models/base/model.safetensors").read_bytes()
+
+    shutil.rmtree(runs)
+    proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        states = list(runs.glob("*/checkpoint/state.json"))
+        if states and json.loads(states[0].read_text())["step"] >= 100:
+            break
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    assert proc.wait(timeout=30) == -signal.SIGKILL, "the stage finished before it could be killed"
+    killed_at = json.loads(states[0].read_text())["step"]
+    assert 100 <= killed_at < 400
+    again = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert f"at step {killed_at}" in again.stdout + again.stderr  # "resumed from ... at step N"
+    assert (root / "models/base/model.safetensors").read_bytes() == reference
