@@ -74,6 +74,22 @@ def write_json(path: str | Path, data: Any) -> Path:
     return path
 
 
+def write_loss_csv(run: Path, out: Path, columns: list[str]) -> list[dict]:
+    """The training loop's metrics.jsonl as a CSV for `dvc plots`; returns the rows.
+    Rows without an evaluation leave val_loss empty."""
+    import csv
+
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    fmt = {"train_loss": "{:.4f}", "val_loss": "{:.4f}", "lr": "{:.6g}"}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(columns)
+        for r in rows:
+            w.writerow(["" if r.get(c) is None else fmt.get(c, "{}").format(r[c]) for c in columns])
+    return rows
+
+
 def write_metrics(stage: str, metrics: dict[str, Any]) -> Path:
     path = Path("metrics") / f"{stage}.json"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,6 @@ metrics/finetune.json, plots/finetune/loss.csv and reports/finetune.md.
 """
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 from collections import Counter
@@ -31,7 +30,7 @@ from llm_core.tasks import as_messages, build_suite, save_items
 from llm_core.tokenizer import Tokenizer
 from llm_core.train import train
 
-from .common import check_keys, fresh_dir, load_params, log, params_path, setup_logging, stage_timer, write_metrics, write_report
+from .common import write_loss_csv, check_keys, fresh_dir, load_params, log, params_path, setup_logging, stage_timer, write_metrics, write_report
 
 BASE = Path("models/base")
 OUT = Path("models/chat")
@@ -88,21 +87,10 @@ def fine_tune(p: dict, examples: list, val: list) -> dict:
         merge_lora(model)  # plain Llama weights again: export and evaluation need no adapters
     state = {"step": result.steps, "tokens_seen": result.tokens_seen, "stage": "finetune", "method": method}
     save_checkpoint(OUT, model, None, state, base.tokenizer_path)
-    write_plot(run)
+    write_loss_csv(run, Path("plots/finetune/loss.csv"), ["step", "train_loss", "val_loss", "lr"])
     return {"method": method, "steps": result.steps, "train_loss": round(result.train_loss, 4),
             "val_loss": round(result.val_loss, 4) if result.val_loss is not None else None,
             "trainable_parameters": trainable, "train_seconds": round(result.seconds, 1)}
-
-
-def write_plot(run: Path) -> None:
-    rows = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
-    out = Path("plots/finetune")
-    out.mkdir(parents=True, exist_ok=True)
-    with open(out / "loss.csv", "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["step", "train_loss", "val_loss", "lr"])
-        for r in rows:
-            w.writerow([r["step"], f"{r['train_loss']:.4f}", "" if r.get("val_loss") is None else f"{r['val_loss']:.4f}", f"{r['lr']:.6g}"])
 
 
 @flow(name="finetune", log_prints=True)

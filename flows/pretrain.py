@@ -10,7 +10,6 @@ plots/pretrain/loss.csv and reports/pretrain.md (samples at every evaluation).
 """
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import shutil
@@ -26,7 +25,7 @@ from llm_core.sample import generate
 from llm_core.tokenizer import Tokenizer
 from llm_core.train import train
 
-from .common import check_keys, load_params, log, params_path, setup_logging, stage_timer, write_metrics, write_report
+from .common import write_loss_csv, check_keys, load_params, log, params_path, setup_logging, stage_timer, write_metrics, write_report
 
 TOKENS = Path("data/tokenize")
 TOKENIZER = Path("data/tokenizer/tokenizer.model")
@@ -110,19 +109,6 @@ def publish(run: Path) -> None:
     tmp.rename(OUT)
 
 
-def write_plots(run: Path) -> list[dict]:
-    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-    out = Path("plots/pretrain")
-    out.mkdir(parents=True, exist_ok=True)
-    with open(out / "loss.csv", "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["step", "tokens", "train_loss", "val_loss", "lr"])
-        for r in rows:
-            w.writerow([r["step"], r["tokens"], f"{r['train_loss']:.4f}",
-                        "" if r.get("val_loss") is None else f"{r['val_loss']:.4f}", f"{r['lr']:.6g}"])
-    return rows
-
-
 @flow(name="pretrain", log_prints=True)
 def pretrain_flow() -> dict:
     p = load_params("pretrain")
@@ -133,7 +119,7 @@ def pretrain_flow() -> dict:
     with stage_timer("pretrain") as timer:
         metrics = train_base(model_cfg, train_cfg, samples, run)
         publish(run)
-        rows = write_plots(run)
+        rows = write_loss_csv(run, Path("plots/pretrain/loss.csv"), ["step", "tokens", "train_loss", "val_loss", "lr"])
     speeds = [r["tokens_per_s"] for r in rows if "tokens_per_s" in r]
     metrics.update(seconds=timer["seconds"], tokens_per_s=round(sorted(speeds)[len(speeds) // 2]) if speeds else 0)
     write_metrics("pretrain", metrics)

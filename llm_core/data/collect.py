@@ -44,10 +44,10 @@ def collect_source(spec: SourceSpec, out_dir: Path, cache_dir: Path, on_error: s
     with ShardWriter(out_dir, prefix=prefix, max_docs=shard_docs) as writer:
         for doc in source_documents(spec, tally, report, cache_dir):
             if spec.kind != "default":  # the default corpus counts (and caps) its own documents
-                if spec.max_chars and report.source_stats(doc.source, spec.lang or "?").chars + len(doc.text) > spec.max_chars:
+                stats = report.source_stats(doc.source, spec.lang or "?")
+                if spec.max_chars and stats.chars + len(doc.text) > spec.max_chars:
                     report.skip(doc.source, f"over the max_chars cap of {spec.max_chars:,}", chars=len(doc.text))
                     continue
-                report.source_stats(doc.source, spec.lang or "?")
                 report.kept(doc.source, doc.text)
             writer.write(doc)
     for (source, reason), n in tally.skipped.items():
