@@ -18,7 +18,7 @@ from pathlib import Path
 from prefect import flow, task
 
 from llm_core import benchmarks as bm
-from llm_core.chat import encode_chat
+from llm_core.chat import decode_reply, encode_chat
 from llm_core.checkpoint import load_model
 from llm_core.config import SampleConfig
 from llm_core.data.documents import read_shards
@@ -91,7 +91,7 @@ def samples(models: dict, tok: Tokenizer, p: dict) -> list[dict]:
                 b = generate(models["base"][0], base_ids, cfg, stop_ids=[tok.bos_id, tok.eos_id])
                 c = generate(models["chat"][0], chat_ids, cfg, stop_ids=[tok.end_of_turn_id, tok.eos_id])
                 rows.append({"lang": lang, "prompt": prompt, "temperature": t,
-                             "base": tok.decode(b.ids), "chat": tok.decode(c.ids)})
+                             "base": tok.decode(b.ids), "chat": decode_reply(tok, c.ids)})
     return rows
 
 

@@ -36,7 +36,7 @@ BASE = Path("models/base")
 OUT = Path("models/chat")
 DATA = Path("data/finetune")
 RUNS = Path("data/cache/finetune")
-KEYS = {"method", "lora", "tasks", "conversations", "files", "on_error", "train", "val_every"}
+KEYS = {"method", "lora", "tasks", "conversations", "files", "on_error", "train", "val_every", "pack"}
 
 
 def build_tasks(p: dict) -> dict:
@@ -77,9 +77,12 @@ def fine_tune(p: dict, examples: list, val: list) -> dict:
     if lora is not None:
         apply_lora(model, lora)
     trainable, total = trainable_parameters(model)
-    data = ChatBatches(examples, cfg.seq_len, cfg.batch_size, seed=cfg.seed, grad_accum=cfg.grad_accum)
-    held = ChatBatches(val, cfg.seq_len, cfg.batch_size, seed=cfg.seed, max_eval_batches=cfg.eval_batches)
-    key = json.dumps([to_dict(cfg), method, p.get("lora"), len(examples), base.state.get("tokens_seen")], sort_keys=True)
+    pack = bool(p.get("pack", True))
+    data = ChatBatches(examples, cfg.seq_len, cfg.batch_size, seed=cfg.seed, grad_accum=cfg.grad_accum, pack=pack)
+    held = ChatBatches(val, cfg.seq_len, cfg.batch_size, seed=cfg.seed, max_eval_batches=cfg.eval_batches, pack=pack)
+    log.info("%d examples in %.0f rows per epoch (%s); %.2f epochs in %d steps", len(examples),
+             data.rows_in_epoch(0), "packed" if pack else "one per row", cfg.max_steps / data.steps_per_epoch, cfg.max_steps)
+    key = json.dumps([to_dict(cfg), method, p.get("lora"), pack, len(examples), base.state.get("tokens_seen")], sort_keys=True)
     run = RUNS / hashlib.sha256(key.encode()).hexdigest()[:12]
     log.info("finetune (%s): %d examples, %d trainable of %d parameters, run folder %s", method, len(examples), trainable, total, run)
     result = train(model, cfg, data, held, out_dir=run, tokenizer_path=base.tokenizer_path, extra_state={"stage": "finetune"})
@@ -88,7 +91,7 @@ def fine_tune(p: dict, examples: list, val: list) -> dict:
     state = {"step": result.steps, "tokens_seen": result.tokens_seen, "stage": "finetune", "method": method}
     save_checkpoint(OUT, model, None, state, base.tokenizer_path)
     write_loss_csv(run, Path("plots/finetune/loss.csv"), ["step", "train_loss", "val_loss", "lr"])
-    return {"method": method, "steps": result.steps, "train_loss": round(result.train_loss, 4),
+    return {"method": method, "packed": pack, "epochs": round(cfg.max_steps / data.steps_per_epoch, 2), "steps": result.steps, "train_loss": round(result.train_loss, 4),
             "val_loss": round(result.val_loss, 4) if result.val_loss is not None else None,
             "trainable_parameters": trainable, "train_seconds": round(result.seconds, 1)}
 

@@ -12,7 +12,7 @@ import argparse
 import sys
 from typing import Iterable, TextIO
 
-from .chat import encode_chat, truncate_left
+from .chat import decode_reply, encode_chat, truncate_left
 from .checkpoint import CheckpointError, load_model
 from .config import ConfigError, SampleConfig
 from .sample import stream
@@ -31,21 +31,24 @@ def _sample_cfg(args: argparse.Namespace) -> SampleConfig:
                         top_p=args.top_p, seed=args.seed)
 
 
-def emit(tok: Tokenizer, steps: Iterable, out: TextIO) -> list[int]:
+def emit(tok: Tokenizer, steps: Iterable, out: TextIO, reply: bool = False) -> list[int]:
     """Print text as tokens arrive. A character split over byte-fallback tokens
-    decodes to U+FFFD until its last byte comes, so it is held back until then."""
+    decodes to U+FFFD until its last byte comes, so it is held back until then.
+    With `reply`, the tokens are an assistant turn: the template's leading space
+    is not printed."""
+    decode = (lambda ids: decode_reply(tok, ids)) if reply else tok.decode
     ids: list[int] = []
     shown = ""
     for step in steps:
         if step.is_stop:
             break
         ids.append(step.token_id)
-        text = tok.decode(ids)
+        text = decode(ids)
         if not text.endswith("\ufffd"):
             out.write(text[len(shown):])
             out.flush()
             shown = text
-    out.write(tok.decode(ids)[len(shown):])
+    out.write(decode(ids)[len(shown):])
     return ids
 
 
@@ -72,10 +75,10 @@ def cmd_chat(args: argparse.Namespace) -> int:
         enc = encode_chat(tok, history, add_generation_prompt=True)
         ids, _, _ = truncate_left(enc.ids, enc.loss_mask, limit)  # keep the latest turns in the window
         sys.stdout.write("> ")
-        reply = emit(tok, stream(model, ids, _sample_cfg(args), stop_ids=[tok.end_of_turn_id, tok.eos_id]), sys.stdout)
+        reply = emit(tok, stream(model, ids, _sample_cfg(args), stop_ids=[tok.end_of_turn_id, tok.eos_id]), sys.stdout, reply=True)
         sys.stdout.write("\n")
         sys.stdout.flush()
-        history.append({"role": "assistant", "content": tok.decode(reply)})
+        history.append({"role": "assistant", "content": decode_reply(tok, reply)})
     return 0
 
 

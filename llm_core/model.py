@@ -46,10 +46,29 @@ def rope_tables(cfg: ModelConfig, device=None) -> tuple[torch.Tensor, torch.Tens
 
 
 def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """x: (B, H, T, hd); cos/sin: (T, hd). Rotates pairs (i, i + hd/2)."""
+    """x: (B, H, T, hd); cos/sin: (T, hd) or (B, 1, T, hd). Rotates pairs (i, i + hd/2)."""
     half = x.shape[-1] // 2
     rotated = torch.cat((-x[..., half:], x[..., :half]), dim=-1)
     return x * cos + rotated * sin
+
+
+def segment_layout(segments: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Positions and attention mask for rows that pack several sequences.
+
+    segments: (B, T) integer ids, equal for the positions of one packed sequence
+    and contiguous (a row reads ``0 0 0 1 1 2 2 2 ...``). Returns positions
+    (B, T) that restart at 0 where a segment starts, and a (B, 1, T, T) boolean
+    mask that lets each position see only earlier positions of its own segment,
+    so every packed sequence is computed exactly as if it were alone in a row.
+    """
+    B, T = segments.shape
+    idx = torch.arange(T, device=segments.device).expand(B, T)
+    starts = torch.ones_like(segments, dtype=torch.bool)
+    starts[:, 1:] = segments[:, 1:] != segments[:, :-1]
+    first = torch.where(starts, idx, torch.zeros_like(idx)).cummax(dim=1).values
+    same = segments[:, :, None] == segments[:, None, :]
+    causal = torch.ones(T, T, dtype=torch.bool, device=segments.device).tril()
+    return idx - first, (same & causal)[:, None]
 
 
 @dataclass
@@ -83,7 +102,7 @@ class Attention(nn.Module):
         self.o_proj = nn.Linear(cfg.n_heads * self.hd, cfg.dim, bias=False)
         self.dropout = cfg.dropout
 
-    def forward(self, x, cos, sin, cache: KVCache | None = None, layer: int = 0, want_attn: bool = False):
+    def forward(self, x, cos, sin, cache: KVCache | None = None, layer: int = 0, want_attn: bool = False, mask=None):
         B, T, _ = x.shape
         q = self.q_proj(x).view(B, T, self.n_heads, self.hd).transpose(1, 2)
         k = self.k_proj(x).view(B, T, self.n_kv, self.hd).transpose(1, 2)
@@ -96,16 +115,18 @@ class Attention(nn.Module):
             cache.v[layer][:, :, start : start + T] = v
             k, v = cache.k[layer][:, :, : start + T], cache.v[layer][:, :, : start + T]
         if want_attn:
-            y, attn = self._explicit(q, k, v, start)
+            y, attn = self._explicit(q, k, v, start, mask)
         else:
-            y, attn = self._sdpa(q, k, v, start), None
+            y, attn = self._sdpa(q, k, v, start, mask), None
         y = y.transpose(1, 2).reshape(B, T, self.n_heads * self.hd)
         return self.o_proj(y), attn
 
-    def _sdpa(self, q, k, v, start: int) -> torch.Tensor:
+    def _sdpa(self, q, k, v, start: int, mask=None) -> torch.Tensor:
         T, S = q.shape[2], k.shape[2]
-        mask, causal = None, False
-        if T == S:
+        causal = False
+        if mask is not None:
+            pass  # packed rows (see segment_layout): the mask is already causal
+        elif T == S:
             causal = True  # plain causal attention over the whole window
         elif T > 1:
             # A chunk appended after `start` cached positions: query i sees keys <= start + i.
@@ -118,13 +139,14 @@ class Attention(nn.Module):
         extra = {"enable_gqa": True} if self.n_kv != self.n_heads and _SDPA_HAS_GQA else {}
         return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal, dropout_p=drop, **extra)
 
-    def _explicit(self, q, k, v, start: int):
+    def _explicit(self, q, k, v, start: int, mask=None):
         """The same attention, written out so the weights can be returned (slow, for inspection)."""
         rep = self.n_heads // self.n_kv
         k, v = k.repeat_interleave(rep, dim=1), v.repeat_interleave(rep, dim=1)
         T, S = q.shape[2], k.shape[2]
         scores = (q @ k.transpose(-2, -1)) / math.sqrt(self.hd)
-        mask = torch.ones(T, S, dtype=torch.bool, device=q.device).tril(diagonal=start)
+        if mask is None:
+            mask = torch.ones(T, S, dtype=torch.bool, device=q.device).tril(diagonal=start)
         attn = scores.masked_fill(~mask, float("-inf")).softmax(dim=-1)
         return attn @ v, attn
 
@@ -151,8 +173,8 @@ class Block(nn.Module):
         self.mlp = MLP(cfg)
         self.drop = nn.Dropout(cfg.dropout)
 
-    def forward(self, x, cos, sin, cache=None, layer=0, want_attn=False):
-        a, attn = self.self_attn(self.input_layernorm(x), cos, sin, cache, layer, want_attn)
+    def forward(self, x, cos, sin, cache=None, layer=0, want_attn=False, mask=None):
+        a, attn = self.self_attn(self.input_layernorm(x), cos, sin, cache, layer, want_attn, mask)
         x = x + self.drop(a)
         x = x + self.drop(self.mlp(self.post_attention_layernorm(x)))
         return x, attn
@@ -197,22 +219,32 @@ class Transformer(nn.Module):
         targets: torch.Tensor | None = None,
         cache: KVCache | None = None,
         want_attn: bool = False,
+        segments: torch.Tensor | None = None,
     ):
         """idx: (B, T) token ids. Returns (logits, loss, attentions).
 
         With `targets` the loss is mean cross-entropy over positions whose target
         is not -100 (so fine-tuning can mask prompts). With a `cache`, positions
-        continue from `cache.pos` and the cache advances by T.
+        continue from `cache.pos` and the cache advances by T. With `segments`
+        (B, T), a row packs several sequences that never see each other (see
+        `segment_layout`).
         """
         B, T = idx.shape
         start = cache.pos if cache is not None else 0
         if start + T > self.cfg.max_seq_len:
             raise ValueError(f"sequence of {start + T} tokens exceeds the context window of {self.cfg.max_seq_len}")
-        cos, sin = self.rope_cos[start : start + T], self.rope_sin[start : start + T]
+        mask = None
+        if segments is not None:
+            if cache is not None:
+                raise ValueError("packed segments and a KV cache cannot be combined")
+            positions, mask = segment_layout(segments)
+            cos, sin = self.rope_cos[positions][:, None], self.rope_sin[positions][:, None]
+        else:
+            cos, sin = self.rope_cos[start : start + T], self.rope_sin[start : start + T]
         x = self.model.embed_tokens(idx)
         attns = []
         for i, block in enumerate(self.model.layers):
-            x, attn = block(x, cos, sin, cache, i, want_attn)
+            x, attn = block(x, cos, sin, cache, i, want_attn, mask)
             if want_attn:
                 attns.append(attn)
         if cache is not None:

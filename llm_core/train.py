@@ -65,9 +65,10 @@ def estimate_loss(model: Transformer, data: EvalSource, device: torch.device, am
     was_training = model.training
     model.eval()
     total, count = 0.0, 0
-    for x, y in data.eval_batches():
+    for batch in data.eval_batches():
+        x, y, seg = _on_device(batch, device)
         with autocast(device, amp_dtype):
-            _, loss, _ = model(x.to(device), y.to(device))
+            _, loss, _ = model(x, y, segments=seg)
         n = int((y != -100).sum())
         total += float(loss) * n
         count += n
@@ -179,10 +180,9 @@ def _optimizer_step(model, optimizer, data: BatchSource, step: int, cfg: TrainCo
     """Accumulate gradients over cfg.grad_accum micro-batches, clip, step. Returns the mean loss."""
     total = 0.0
     for micro in range(cfg.grad_accum):
-        x, y = data.batch(step, micro)
-        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        x, y, seg = _on_device(data.batch(step, micro), device)
         with autocast(device, amp_dtype):
-            _, loss, _ = model(x, y)
+            _, loss, _ = model(x, y, segments=seg)
         (loss / cfg.grad_accum).backward()
         total += loss.detach()
     if cfg.grad_clip > 0:
@@ -190,6 +190,12 @@ def _optimizer_step(model, optimizer, data: BatchSource, step: int, cfg: TrainCo
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)
     return float(total) / cfg.grad_accum
+
+
+def _on_device(batch: tuple, device) -> tuple:
+    """(x, y) or (x, y, segments) from a batch source -> (x, y, segments or None) on `device`."""
+    x, y, *rest = (t.to(device, non_blocking=True) for t in batch)
+    return x, y, (rest[0] if rest else None)
 
 
 def _resume(model, optimizer, ckpt_path: Path, device) -> tuple[int, int]:

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from llm_core.chat import (
+    decode_reply,
     CHAT_TEMPLATE_JINJA,
     ChatBatches,
     ChatFormatError,
@@ -78,7 +79,7 @@ def tok(tmp_path_factory) -> Tokenizer:
 
 
 def _assistant_text(messages) -> str:
-    return "".join(m["content"] for m in messages if m["role"] == "assistant")
+    return "".join(" " + m["content"] for m in messages if m["role"] == "assistant")
 
 
 # --------------------------------------------------------------------------- template
@@ -86,7 +87,7 @@ def _assistant_text(messages) -> str:
 
 def test_encode_chat_layout(tok):
     conv = CONVERSATIONS[0]
-    sys_ids, user_ids, asst_ids = (tok.encode(m["content"]) for m in conv)
+    sys_ids, user_ids, asst_ids = (tok.encode(" " + m["content"]) for m in conv)  # one space after the role
     ct = encode_chat(tok, conv)
     assert ct.ids == [
         BOS_ID,
@@ -110,7 +111,7 @@ def test_loss_mask_covers_exactly_assistant_content_and_end_of_turn(tok, conv):
     assert masked.count(END_OF_TURN_ID) == assistant_turns
     assert not {BOS_ID, SYSTEM_ID, USER_ID, ASSISTANT_ID} & set(masked)
     # Everything else is context: BOS, role tokens, system/user text, their end_of_turn.
-    assert tok.decode(unmasked) == "".join(m["content"] for m in conv if m["role"] != "assistant")
+    assert tok.decode(unmasked) == "".join(" " + m["content"] for m in conv if m["role"] != "assistant")
     assert unmasked.count(END_OF_TURN_ID) == len(conv) - assistant_turns
     # Each assistant reply's end_of_turn is trained on: the model learns to stop.
     for pos, token in enumerate(ct.ids):
@@ -146,10 +147,20 @@ def test_encode_chat_rejects_bad_messages(tok):
         encode_chat(tok, [])
 
 
+def test_decode_reply_drops_the_template_space(tok):
+    ct = encode_chat(tok, [{"role": "user", "content": "hola"}, {"role": "assistant", "content": "make the pride"}])
+    reply = ct.ids[ct.ids.index(ASSISTANT_ID) + 1 : -1]
+    assert decode_reply(tok, reply) == "make the pride"
+    assert decode_reply(tok, tok.encode("x y")) == "x y"  # no space written: nothing dropped
+    # A word is one token whether it opens the message or not, so it can be copied.
+    user = ct.ids[2 : ct.ids.index(END_OF_TURN_ID)]
+    assert user == tok.encode(" hola")
+
+
 def test_render_chat_text():
     conv = [{"role": "system", "content": "S"}, {"role": "user", "content": "Hola\n"}, {"role": "assistant", "content": " A"}]
     assert render_chat(conv) == (
-        "<|begin_of_text|><|system|>S<|end_of_turn|><|user|>Hola\n<|end_of_turn|><|assistant|> A<|end_of_turn|>"
+        "<|begin_of_text|><|system|> S<|end_of_turn|><|user|> Hola\n<|end_of_turn|><|assistant|>  A<|end_of_turn|>"
     )
     assert render_chat(conv[:2], add_generation_prompt=True).endswith("<|end_of_turn|><|assistant|>")
 
@@ -227,7 +238,7 @@ def test_truncate_left_keeps_bos_and_last_turns(tok):
     assert cut is True
     assert ids == [BOS_ID] + last_two
     assert mask == [False] + ct.loss_mask[-len(last_two) :]
-    assert tok.decode(ids) == conv[2]["content"] + conv[3]["content"]
+    assert tok.decode(ids) == " " + conv[2]["content"] + " " + conv[3]["content"]
     # One token less and only the last turn fits.
     ids, mask, cut = truncate_left(ct.ids, ct.loss_mask, 1 + len(last_two) - 1)
     assert cut and ids == [BOS_ID] + last_one and mask == [False] + ct.loss_mask[-len(last_one) :]
@@ -510,3 +521,79 @@ def test_batches_reject_bad_examples(examples):
         ChatBatches([([BOS_ID, USER_ID, 5, END_OF_TURN_ID], [False] * 4)], seq_len=8, batch_size=1)
     with pytest.raises(ValueError, match="at least one example"):
         ChatBatches([], seq_len=8, batch_size=1)
+
+
+# --------------------------------------------------------------------------- packing
+
+
+def _check_packed(data: ChatBatches, rows, x, y, seg):
+    for r, row in enumerate(rows):
+        at = 0
+        for s, i in enumerate(row):
+            ids, mask = (a.tolist() for a in data.example(i))
+            n = len(ids) - 1
+            assert x[r, at : at + n].tolist() == ids[:-1]
+            assert y[r, at : at + n].tolist() == [t if m else -100 for t, m in zip(ids[1:], mask[1:])]
+            assert (seg[r, at : at + n] == s).all()
+            at += n
+        assert at <= data.seq_len
+        assert (x[r, at:] == PAD_ID).all() and (y[r, at:] == -100).all() and (seg[r, at:] == len(row)).all()
+
+
+def test_packed_rows_hold_several_examples_and_cover_each_epoch(examples):
+    data = ChatBatches(examples, seq_len=96, batch_size=2, seed=3, pack=True)
+    unpacked = ChatBatches(examples, seq_len=96, batch_size=2, seed=3)
+    assert data.rows_in_epoch(0) < len(data) and data.steps_per_epoch < unpacked.steps_per_epoch
+    stream = []
+    for step in range(12):
+        rows = data.rows(step, 0)
+        _check_packed(data, rows, *data.batch(step, 0))
+        stream += [i for row in rows for i in row]
+    n, per_epoch = len(data), [data.rows_in_epoch(e) for e in range(3)]
+    first_three = stream[: 3 * n]
+    for e in range(3):  # each epoch's rows hold every example exactly once
+        assert sorted(first_three[e * n : (e + 1) * n]) == list(range(n))
+    assert all(k < n for k in per_epoch)
+
+
+def test_packed_batches_are_a_pure_function_of_step(examples):
+    a = ChatBatches(examples, seq_len=96, batch_size=2, seed=5, grad_accum=2, pack=True)
+    b = ChatBatches(examples, seq_len=96, batch_size=2, seed=5, grad_accum=2, pack=True)
+    late = a.batch(9, 1)  # several epochs in, asked first
+    for s in (0, 3, 12):
+        a.batch(s, 0)
+    for t1, t2 in zip(late, a.batch(9, 1)):
+        assert torch.equal(t1, t2)
+    for t1, t2 in zip(late, b.batch(9, 1)):
+        assert torch.equal(t1, t2)
+
+
+def test_packing_does_not_change_the_loss_or_the_logits(examples):
+    torch.manual_seed(0)
+    model = Transformer(ModelConfig(vocab_size=400, dim=32, n_layers=2, n_heads=4, n_kv_heads=2, max_seq_len=128)).eval()
+    packed = ChatBatches(examples, seq_len=96, batch_size=2, seed=0, pack=True)
+    x, y, seg = packed.batch(0, 0)
+    rows = packed.rows(0, 0)
+    assert max(len(r) for r in rows) > 1  # the check means something only if rows really pack
+    with torch.no_grad():
+        logits, loss, _ = model(x, y, segments=seg)
+        total = count = 0.0
+        for r, row in enumerate(rows):
+            at = 0
+            for i in row:  # each example alone, from position 0
+                ids, mask = (torch.as_tensor(a) for a in packed.example(i))
+                target = torch.where(mask[1:], ids[1:], torch.tensor(-100))
+                alone, l_alone, _ = model(ids[None, :-1], target[None])
+                n = len(ids) - 1
+                assert torch.allclose(logits[r, at : at + n], alone[0], atol=1e-5)
+                k = int((target != -100).sum())
+                total, count, at = total + float(l_alone) * k, count + k, at + n
+    assert float(loss) == pytest.approx(total / count, rel=1e-5)
+
+
+def test_packed_eval_batches_cover_every_loss_token(examples):
+    data = ChatBatches(examples, seq_len=96, batch_size=2, pack=True)
+    batches = list(data.eval_batches())
+    assert all(len(b) == 3 for b in batches)
+    assert sum(int((y != -100).sum()) for _, y, _ in batches) == data.loss_tokens
+    assert sum(b[0].shape[0] for b in batches) < len(data)

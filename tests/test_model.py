@@ -81,3 +81,14 @@ def test_flops_per_token_counts_head_once(tiny_model, tiny_cfg):
     expected = 6 * n_matmul + 12 * tiny_cfg.n_layers * tiny_cfg.dim * 64
     # norms are tiny; the head (tied) must be counted as a matmul
     assert abs(tiny_model.flops_per_token(64) - expected) / expected < 0.01
+
+
+def test_segment_layout_restarts_positions_and_blocks_other_segments():
+    from llm_core.model import segment_layout
+
+    seg = torch.tensor([[0, 0, 0, 1, 1, 2], [0, 0, 0, 0, 0, 0]])
+    pos, mask = segment_layout(seg)
+    assert pos.tolist() == [[0, 1, 2, 0, 1, 0], [0, 1, 2, 3, 4, 5]]
+    assert mask.shape == (2, 1, 6, 6)
+    assert mask[0, 0, 4].tolist() == [False, False, False, True, True, False]
+    assert torch.equal(mask[1, 0], torch.ones(6, 6, dtype=torch.bool).tril())

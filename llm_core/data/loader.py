@@ -15,13 +15,15 @@ from .tokens import TokenFile
 
 
 class BatchSource(Protocol):
-    def batch(self, step: int, micro: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """(inputs, targets), both (B, T) int64 on CPU; targets -100 where no loss."""
+    def batch(self, step: int, micro: int) -> tuple[torch.Tensor, ...]:
+        """(inputs, targets), both (B, T) int64 on CPU; targets -100 where no loss.
+        A source that packs several sequences per row adds a third tensor,
+        (B, T) segment ids (see `model.segment_layout`)."""
         ...
 
 
 class EvalSource(Protocol):
-    def eval_batches(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    def eval_batches(self) -> Iterator[tuple[torch.Tensor, ...]]:
         """The same batches every call, so evaluations are comparable."""
         ...
 
