@@ -42,8 +42,12 @@ KEYS = {"method", "lora", "tasks", "conversations", "files", "on_error", "train"
 def build_tasks(p: dict) -> dict:
     check_keys("finetune.tasks", p, {"seed", "n_train_per_task", "n_heldout_per_task"})
     verses = aligned_verses(Path(load_params("collect").get("cache_dir", "data/cache")) / "packages")
-    suite = build_suite(read_shards("data/clean/shards"), verses, int(p.get("seed", 7)),
-                        int(p.get("n_train_per_task", 600)), int(p.get("n_heldout_per_task", 50)))
+    n_train = p.get("n_train_per_task", 600)
+    try:
+        suite = build_suite(read_shards("data/clean/shards"), verses, int(p.get("seed", 7)),
+                            n_train if isinstance(n_train, dict) else int(n_train), int(p.get("n_heldout_per_task", 50)))
+    except ValueError as e:
+        raise ValueError(f"{params_path()}: finetune.tasks: {e}") from None
     save_items(DATA / "tasks_train.jsonl", suite.train)
     save_items(DATA / "tasks_heldout.jsonl", suite.heldout)
     return {"train": [as_messages(i) for i in suite.train], "counts": suite.counts()}
@@ -120,8 +124,9 @@ def finetune_flow() -> dict:
 
 
 def report(m: dict, sources: dict, counts: dict) -> str:
-    lines = ["# Finetune", "", f"Method: {m['method']}; {m['steps']} steps; final train loss {m['train_loss']}, "
-             f"validation loss {m['val_loss']}.", "",
+    packing = "several examples packed per row" if m["packed"] else "one example per row"
+    lines = ["# Finetune", "", f"Method: {m['method']}; {m['steps']} steps ({m['epochs']} epochs, {packing}); "
+             f"final train loss {m['train_loss']}, validation loss {m['val_loss']}.", "",
              f"{m['examples_examples']:,} examples ({m['examples_truncated']:,} truncated from the left to fit the context, "
              f"{m['examples_dropped_no_loss']:,} dropped with no assistant token left); "
              f"{m['examples_loss_tokens']:,} of {m['examples_tokens']:,} tokens carry loss.", "", "## Sources", ""]

@@ -52,7 +52,7 @@ def known_word_share(texts: Iterable[str], vocabulary: set[str]) -> tuple[float,
     return (sum(w in vocabulary for w in ws) / len(ws) if ws else 0.0), len(ws)
 
 
-def _answer(model, tokenizer, ids: list[int], stop: list[int], max_new_tokens: int) -> list[int]:
+def _answer(model, ids: list[int], stop: list[int], max_new_tokens: int) -> list[int]:
     cfg = SampleConfig(max_new_tokens=max_new_tokens, temperature=0.0, top_candidates=1)
     return generate(model, ids, cfg, stop_ids=stop).ids
 
@@ -60,15 +60,15 @@ def _answer(model, tokenizer, ids: list[int], stop: list[int], max_new_tokens: i
 def base_answer(model, tokenizer, item: TaskItem, shots: list[TaskItem], max_new_tokens: int = 24) -> str:
     prompt = few_shot_prompt(shots, item)
     ids = tokenizer.encode(prompt, bos=True)[-(model.cfg.max_seq_len - max_new_tokens):]
-    nl = tokenizer.encode("\n")
-    return extract_answer(tokenizer.decode(_answer(model, tokenizer, ids, [tokenizer.eos_id, tokenizer.bos_id, *nl[-1:]], max_new_tokens)))
+    stop = [tokenizer.eos_id, tokenizer.bos_id, *tokenizer.encode("\n")[-1:]]
+    return extract_answer(tokenizer.decode(_answer(model, ids, stop, max_new_tokens)))
 
 
 def chat_answer(model, tokenizer, item: TaskItem, max_new_tokens: int = 24) -> str:
     ids = encode_chat(tokenizer, [{"role": "user", "content": item.prompt}], add_generation_prompt=True).ids
     ids = ids[-(model.cfg.max_seq_len - max_new_tokens):]
     stop = [tokenizer.end_of_turn_id, tokenizer.eos_id]
-    return extract_answer(decode_reply(tokenizer, _answer(model, tokenizer, ids, stop, max_new_tokens)))
+    return extract_answer(decode_reply(tokenizer, _answer(model, ids, stop, max_new_tokens)))
 
 
 def task_accuracy(answer_fn, items: list[TaskItem]) -> tuple[dict[str, float], list[dict]]:

@@ -12,7 +12,7 @@ here has a one-line prompt and an answer of a few tokens:
 | arithmetic      | What is 7 plus 5? / ¿Cuánto es 7 más 5?                 | 12                |
 | repeat          | Repeat: a b c / Repite: a b c                           | a b c             |
 | reverse_words   | Reverse the word order: a b c / Invierte el orden ...   | c b a             |
-| which_is_longer | Which word is longer: "casa" or "ventana"?              | ventana           |
+| which_is_longer | Which word is longer: "casa" or "ventana"?              | "ventana"         |
 | translate       | Translate to Spanish: <verse> / Traduce al inglés: ...  | the other verse   |
 
 Every answer but translate's is scored by exact match after `normalize`
@@ -385,7 +385,10 @@ def _make_which_is_longer(sentence: str, lang: str, rng: _Rng) -> Made | None:
         a, b = b, a
     o = "u" if b.startswith(("o", "ho")) else "o"  # Spanish "o" becomes "u" before an o sound
     prompt = PROMPTS["which_is_longer"][lang].format(a=a, b=b, o=o)
-    return prompt, (a if len(a) > len(b) else b), lang
+    # Quoted as in the question: a word right after a quote is other tokens than
+    # the same word after a space, and copying needs the very same tokens.
+    # Exact match ignores the quotes (see `normalize`).
+    return prompt, f'"{a if len(a) > len(b) else b}"', lang
 
 
 SENTENCE_MAKERS: dict[str, Callable[[str, str, _Rng], Made | None]] = {
@@ -504,8 +507,23 @@ def _detected_lang(sentence: str) -> str:
     return _lang_cache[sentence]
 
 
+SPLITS = ("heldout", "train")
+
+
+def _train_counts(n: int | dict[str, int], tasks: Sequence[str]) -> dict[str, int]:
+    if isinstance(n, int):
+        return {t: n for t in tasks}
+    unknown = set(n) - set(TASKS)
+    if unknown:
+        raise ValueError(f"n_train_per_task names unknown task(s) {sorted(unknown)}; known: {', '.join(TASKS)}")
+    bad = {t: v for t, v in n.items() if not isinstance(v, int) or isinstance(v, bool) or v < 0}
+    if bad:
+        raise ValueError(f"n_train_per_task: counts must be integers >= 0, got {bad}")
+    return {t: n.get(t, 0) for t in tasks}
+
+
 def build_suite(docs: Iterable[Document], verses: Iterable[tuple[str, str, str]] | None, seed: int,
-                n_train_per_task: int, n_heldout_per_task: int, *, heldout_fraction: float = 0.1,
+                n_train_per_task: int | dict[str, int], n_heldout_per_task: int, *, heldout_fraction: float = 0.1,
                 check_lang: bool = True, max_number: int = 20, max_verse_words: int = 12,
                 tasks: Iterable[str] = TASKS) -> TaskSuite:
     """The task suite from a stream of cleaned documents (meta "lang" es/en) and of
@@ -515,7 +533,10 @@ def build_suite(docs: Iterable[Document], verses: Iterable[tuple[str, str, str]]
     with the seed), then each task takes up to n items per split, half per language
     where it can. `check_lang` drops sentences that py3langid places in another
     language than their document (quotes, commands, names). A task that runs out of
-    units (arithmetic has about 1,300 problems in all) returns fewer items, with a warning."""
+    units (arithmetic has about 1,300 problems in all) returns fewer items, with a warning.
+    `n_train_per_task` is one number for every task or a {task: n} dict (a task
+    left out of the dict gets no train items): skills a small model learns slowly,
+    such as copying words, need many more distinct examples than lang_id."""
     wanted = set(tasks)
     unknown = wanted - set(TASKS)
     tasks = tuple(t for t in TASKS if t in wanted)
@@ -524,11 +545,12 @@ def build_suite(docs: Iterable[Document], verses: Iterable[tuple[str, str, str]]
     if not 0.0 < heldout_fraction < 1.0:
         raise ValueError(f"heldout_fraction must be in (0, 1), got {heldout_fraction}")
     started = time.perf_counter()
-    need = {"train": n_train_per_task, "heldout": n_heldout_per_task}
-    splits = ("heldout", "train")
+    n_train = _train_counts(n_train_per_task, tasks)
+    need = {(t, split): n_train[t] if split == "train" else n_heldout_per_task for t in tasks for split in SPLITS}
+    splits = SPLITS
 
-    def cap(split: str) -> int:  # per (task, group, split): room for rejects and duplicates
-        return int(math.ceil(need[split] / 2) * 1.3) + 20
+    def cap(t: str, split: str) -> int:  # per (task, group, split): room for rejects and duplicates
+        return int(math.ceil(need[(t, split)] / 2) * 1.3) + 20
 
     cands: dict[tuple[str, str], list[_Cand]] = {(t, s): [] for t in tasks for s in splits}
 
@@ -536,7 +558,7 @@ def build_suite(docs: Iterable[Document], verses: Iterable[tuple[str, str, str]]
     sent_tasks = [t for t in tasks if t in SENTENCE_MAKERS]
     stats = Counter()
     if sent_tasks:
-        pools = {(t, lang, s): _BottomK(cap(s)) for t in sent_tasks for lang in LANGS for s in splits}
+        pools = {(t, lang, s): _BottomK(cap(t, s)) for t in sent_tasks for lang in LANGS for s in splits}
         for doc in docs:
             lang = doc.lang
             if lang not in LANGS:
@@ -577,7 +599,7 @@ def build_suite(docs: Iterable[Document], verses: Iterable[tuple[str, str, str]]
             log.info("tasks: no aligned verses given, no translate task")
             tasks = tuple(t for t in tasks if t != "translate")
         else:
-            vpools = {(src, s): _BottomK(cap(s)) for src in LANGS for s in splits}
+            vpools = {(src, s): _BottomK(cap("translate", s)) for src in LANGS for s in splits}
             n_verses = n_short = 0
             for ref, spanish, english in verses:
                 n_verses += 1
@@ -607,11 +629,11 @@ def build_suite(docs: Iterable[Document], verses: Iterable[tuple[str, str, str]]
     for t in tasks:
         accept = lang_ok if check_lang and t in SENTENCE_MAKERS else None
         h = _select(cands[(t, "heldout")], n_heldout_per_task, set(), accept)
-        tr = _select(cands[(t, "train")], n_train_per_task, {it.prompt for it in h}, accept)
+        tr = _select(cands[(t, "train")], n_train[t], {it.prompt for it in h}, accept)
         for split, got in (("heldout", h), ("train", tr)):
-            if len(got) < need[split]:
+            if len(got) < need[(t, split)]:
                 log.warning("tasks: %s has %d %s items of the %d asked for (not enough source units)",
-                            t, len(got), split, need[split])
+                            t, len(got), split, need[(t, split)])
         heldout += h
         train += tr
     _lang_cache.clear()

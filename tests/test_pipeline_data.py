@@ -79,6 +79,10 @@ PARAMS = {
 }
 
 
+GIT_IDENTITY = {"GIT_AUTHOR_NAME": "forja test", "GIT_AUTHOR_EMAIL": "test@forja.invalid",
+                "GIT_COMMITTER_NAME": "forja test", "GIT_COMMITTER_EMAIL": "test@forja.invalid"}  # for dvc exp
+
+
 @pytest.fixture(scope="module")
 def prefect_api(tmp_path_factory):
     from flows.server import prefect_server
@@ -97,7 +101,7 @@ def project(tmp_path_factory, prefect_api):
     (root / "params.yaml").write_text(yaml.safe_dump(PARAMS))
     _corpus(root)
     env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "PREFECT_API_URL": prefect_api,
-           "PYTHONPATH": str(root), "DVC_NO_ANALYTICS": "1"}
+           "PYTHONPATH": str(root), "DVC_NO_ANALYTICS": "1", **GIT_IDENTITY}
     run = lambda *cmd: subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=600)  # noqa: E731
     for cmd in (["git", "init", "-q"], [str(BIN / "dvc"), "init", "-q"],
                 [str(BIN / "dvc"), "config", "core.analytics", "false"]):
@@ -199,6 +203,27 @@ def test_every_document_is_accounted_for(project):
     assert dropped["dropped_dedup"] >= 1 and dropped["dropped_language"] == 1
     assert tokenize["train_documents"] + tokenize["val_documents"] == clean["documents_out"]
     assert tokenize["train_bytes"] + tokenize["val_bytes"] == clean["es_bytes"] + clean["en_bytes"]
+
+
+def test_dvc_exp_run_tries_a_pretrain_variant_and_exp_show_compares(project):
+    import csv
+    import io
+
+    root, run, _ = project
+    for cmd in (["git", "add", "-A"], ["git", "commit", "-qm", "baseline"]):
+        out = run(*cmd)
+        assert out.returncode == 0, out.stdout + out.stderr
+    out = run(str(BIN / "dvc"), "exp", "run", "-n", "wider", "-S", "pretrain.model.dim=48")
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    ran = {s for s in ("collect", "clean", "tokenize", "pretrain", "finetune", "evaluate") if f"Running stage '{s}'" in out.stdout}
+    assert ran == {"pretrain", "finetune", "evaluate"}  # only what depends on the changed param
+    show = run(str(BIN / "dvc"), "exp", "show", "--csv")
+    assert show.returncode == 0, show.stderr
+    rows = {r["Experiment"]: r for r in csv.DictReader(io.StringIO(show.stdout))}
+    assert rows["wider"]["pretrain.model.dim"] == "48"
+    baseline = next(r for name, r in rows.items() if name != "wider")
+    assert baseline["pretrain.model.dim"] == "32"
+    assert rows["wider"]["parameters"] != baseline["parameters"]  # metrics/pretrain.json differs
 
 
 def test_rerun_is_a_no_op_and_clean_params_rerun_only_downstream(project):

@@ -6,7 +6,7 @@ import itertools
 import json
 import logging
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 import pytest
 
@@ -184,7 +184,8 @@ def _check(it: TaskItem):
         assert it.answer.split() == text.split()[::-1] and 3 <= len(text.split()) <= 5 and text in it.source
     elif it.task == "which_is_longer":
         a, b = re.findall(r'"([^"]+)"', it.prompt)
-        assert abs(len(a) - len(b)) >= 2 and it.answer == max(a, b, key=len)
+        assert abs(len(a) - len(b)) >= 2 and it.answer == f'"{max(a, b, key=len)}"'
+        assert T.score(it, max(a, b, key=len)) == 1.0  # the quotes are not needed to score
         assert a in it.source.split() and b in it.source.split()
     elif it.task == "translate":
         es, en = VERSE_BY_REF[it.source]
@@ -333,3 +334,20 @@ def test_save_and_load_round_trip(suite, tmp_path):
     bad.write_text("not json\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"bad.jsonl:1: not valid JSON"):
         T.load_items(bad)
+
+
+def test_train_counts_per_task_and_heldout_unchanged(suite):
+    counts = {"repeat": 90, "lang_id": 10}
+    weighted = build(n_train=counts)
+    got = Counter(i.task for i in weighted.train)
+    assert got["repeat"] == 90 and got["lang_id"] == 10
+    assert set(got) == {"repeat", "lang_id"}  # a task left out of the dict gets no train items
+    # Held-out items do not depend on how many train items were asked for.
+    assert [i.id for i in weighted.heldout] == [i.id for i in suite.heldout]
+    # A larger count only adds items: the first ones stay.
+    small = [i.id for i in suite.train if i.task == "repeat"]
+    assert set(small) <= {i.id for i in weighted.train if i.task == "repeat"}
+    with pytest.raises(ValueError, match="unknown task"):
+        build(n_train={"repet": 5})
+    with pytest.raises(ValueError, match="integers >= 0"):
+        build(n_train={"repeat": -1})
