@@ -86,7 +86,9 @@ def fine_tune(p: dict, examples: list, val: list) -> dict:
     held = ChatBatches(val, cfg.seq_len, cfg.batch_size, seed=cfg.seed, max_eval_batches=cfg.eval_batches, pack=pack)
     log.info("%d examples in %.0f rows per epoch (%s); %.2f epochs in %d steps", len(examples),
              data.rows_in_epoch(0), "packed" if pack else "one per row", cfg.max_steps / data.steps_per_epoch, cfg.max_steps)
-    key = json.dumps([to_dict(cfg), method, p.get("lora"), pack, len(examples), base.state.get("tokens_seen")], sort_keys=True)
+    # The run folder (and so what a rerun resumes) is tied to the exact base weights and examples.
+    weights = hashlib.sha256((BASE / "model.safetensors").read_bytes()).hexdigest()
+    key = json.dumps([to_dict(cfg), method, p.get("lora"), pack, weights, data.fingerprint()], sort_keys=True)
     run = RUNS / hashlib.sha256(key.encode()).hexdigest()[:12]
     log.info("finetune (%s): %d examples, %d trainable of %d parameters, run folder %s", method, len(examples), trainable, total, run)
     result = train(model, cfg, data, held, out_dir=run, tokenizer_path=base.tokenizer_path, extra_state={"stage": "finetune"})

@@ -59,6 +59,7 @@ right-padded, or several packed per row), where a batch is a pure function of
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections import Counter
@@ -629,6 +630,13 @@ class ChatBatches:
     def __len__(self) -> int:
         """Number of examples."""
         return len(self.lengths)
+
+    def fingerprint(self) -> str:
+        """A digest of the examples (ids, masks, order): equal only for the same data."""
+        h = hashlib.sha256()
+        for a in (self.lengths, self._ids, self._mask):
+            h.update(a.tobytes())
+        return h.hexdigest()
 
     def rows_in_epoch(self, epoch: int) -> int:
         if not self.pack:

@@ -597,3 +597,10 @@ def test_packed_eval_batches_cover_every_loss_token(examples):
     assert all(len(b) == 3 for b in batches)
     assert sum(int((y != -100).sum()) for _, y, _ in batches) == data.loss_tokens
     assert sum(b[0].shape[0] for b in batches) < len(data)
+
+
+def test_fingerprint_changes_with_the_data(examples):
+    a = ChatBatches(examples, seq_len=96, batch_size=2)
+    assert a.fingerprint() == ChatBatches(examples, seq_len=96, batch_size=4, pack=True).fingerprint()
+    assert a.fingerprint() != ChatBatches(examples[::-1], seq_len=96, batch_size=2).fingerprint()
+    assert a.fingerprint() != ChatBatches(examples[:-1], seq_len=96, batch_size=2).fingerprint()
