@@ -99,7 +99,8 @@ def fine_tune(p: dict, examples: list, val: list) -> dict:
     write_loss_csv(run, Path("plots/finetune/loss.csv"), ["step", "train_loss", "val_loss", "lr"])
     return {"method": method, "packed": pack, "epochs": round(cfg.max_steps / data.steps_per_epoch, 2), "steps": result.steps, "train_loss": round(result.train_loss, 4),
             "val_loss": round(result.val_loss, 4) if result.val_loss is not None else None,
-            "trainable_parameters": trainable, "train_seconds": round(result.seconds, 1)}
+            "trainable_parameters": trainable, "train_seconds": round(result.seconds, 1),
+            "resumed_from_step": result.resumed_from}
 
 
 @flow(name="finetune", log_prints=True)

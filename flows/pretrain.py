@@ -95,7 +95,8 @@ def train_base(model_cfg: ModelConfig, train_cfg: TrainConfig, samples: dict, ru
                    extra_state={"stage": "pretrain"})
     return {"steps": result.steps, "tokens_seen": result.tokens_seen, "train_loss": round(result.train_loss, 4),
             "val_loss": round(result.val_loss, 4) if result.val_loss is not None else None,
-            "train_seconds": round(result.seconds, 1), "parameters": model.num_params()}
+            "train_seconds": round(result.seconds, 1), "resumed_from_step": result.resumed_from,
+            "parameters": model.num_params()}
 
 
 def publish(run: Path) -> None:

@@ -35,8 +35,9 @@ class TrainResult:
     tokens_seen: int
     train_loss: float
     val_loss: float | None
-    seconds: float
+    seconds: float  # of this call: a resumed run counts only the steps it ran
     checkpoint: Path | None
+    resumed_from: int = 0  # the checkpoint's step when this call resumed a run
 
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
@@ -82,6 +83,7 @@ class MetricsLog:
 
     def __init__(self, path: Path | None, resume_step: int = 0):
         self.path = path
+        self.rows: list[dict[str, Any]] = []
         if path is None:
             return
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -89,6 +91,7 @@ class MetricsLog:
         if resume_step and path.exists():
             rows = [r for r in map(json.loads, path.read_text().splitlines()) if r["step"] <= resume_step]
         path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        self.rows = rows  # what a resumed run had logged
 
     def append(self, row: dict[str, Any]) -> None:
         if self.path is not None:
@@ -139,7 +142,10 @@ def train(
 
     t_start = time.perf_counter()
     t_last, tok_last = t_start, tokens_seen
-    train_loss = val_loss = float("nan")
+    resumed_from = step
+    # A run resumed at its last step trains no more: its losses are the logged ones.
+    train_loss = next((r["train_loss"] for r in reversed(metrics.rows)), float("nan"))
+    val_loss = next((r["val_loss"] for r in reversed(metrics.rows) if "val_loss" in r), float("nan"))
     bar = tqdm(total=cfg.max_steps, initial=step, disable=not progress, desc="train", unit="step", dynamic_ncols=True)
     while step < cfg.max_steps:
         lr = lr_at(step, cfg)
@@ -170,7 +176,8 @@ def train(
     bar.close()
     save()
     seconds = time.perf_counter() - t_start
-    result = TrainResult(step, tokens_seen, train_loss, None if math.isnan(val_loss) else val_loss, seconds, ckpt_path)
+    result = TrainResult(step, tokens_seen, train_loss, None if math.isnan(val_loss) else val_loss, seconds, ckpt_path,
+                         resumed_from)
     _emit(callbacks, "end", {"result": result, "model": model})
     log.info("trained to step %d (%d tokens) in %.1fs; train loss %.4f", step, tokens_seen, seconds, train_loss)
     return result

@@ -92,3 +92,14 @@ def test_segment_layout_restarts_positions_and_blocks_other_segments():
     assert mask.shape == (2, 1, 6, 6)
     assert mask[0, 0, 4].tolist() == [False, False, False, True, True, False]
     assert torch.equal(mask[1, 0], torch.ones(6, 6, dtype=torch.bool).tril())
+
+
+def test_rerunning_a_finished_run_reports_its_logged_losses(tiny_cfg, byte_tokens, tmp_path):
+    cfg = TrainConfig(max_steps=6, batch_size=2, seq_len=32, warmup_steps=1, eval_interval=3, eval_batches=1,
+                      log_interval=2, device="cpu")
+    data, val = TokenWindows(byte_tokens, 32, 2), TokenWindows(byte_tokens, 32, 2, eval_batches=1)
+    torch.manual_seed(0)
+    first = train(Transformer(tiny_cfg), cfg, data, val, out_dir=tmp_path, progress=False)
+    again = train(Transformer(tiny_cfg), cfg, data, val, out_dir=tmp_path, progress=False)
+    assert (first.resumed_from, again.resumed_from, again.steps) == (0, 6, 6)
+    assert again.train_loss == first.train_loss and again.val_loss == first.val_loss
