@@ -42,7 +42,8 @@ class HFAsForja(nn.Module):
         super().__init__()
         self.hf = hf
 
-    def forward(self, idx, targets=None, cache=None):
+    def forward(self, idx, targets=None, cache=None, segments=None):
+        assert segments is None, "the benchmark's batches are not packed"
         out = self.hf(input_ids=idx, labels=idx if targets is not None else None, use_cache=False)
         return out.logits, out.loss, []
 
