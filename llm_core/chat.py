@@ -572,8 +572,7 @@ class ChatBatches:
     consecutive examples of the stream as fit, and the batch carries a third
     tensor of segment ids: the model restarts positions at each example and
     lets no example see another (``model.segment_layout``), so the loss equals
-    the unpacked one while a step carries ~5x as many short task examples
-    (``bench/finetune_packing.py``).
+    the unpacked one while a step computes on 2-3x fewer padding positions.
 
     Order: the examples form an endless stream, epoch after epoch, each epoch a
     permutation drawn from ``(seed, epoch)`` and cut into rows (packed greedily
