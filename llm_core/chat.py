@@ -656,21 +656,25 @@ class ChatBatches:
         starts = self.offsets[:-1]
         return int(self._mask.sum() - self._mask[starts].sum())
 
+    def _pack(self, order: Iterable[int]) -> list[list[int]]:
+        """Examples in `order`, cut greedily into rows of at most seq_len positions."""
+        rows, row, used = [], [], 0
+        for i in order:
+            need = int(self.lengths[i]) - 1
+            if row and used + need > self.seq_len:
+                rows.append(row)
+                row, used = [], 0
+            row.append(i)
+            used += need
+        rows.append(row)
+        return rows
+
     def _packed_epoch(self, epoch: int) -> list[list[int]]:
-        """Epoch `epoch`'s permutation cut greedily into rows of at most seq_len positions."""
+        """Epoch `epoch`'s permutation, packed into rows."""
         if epoch not in self._packed:
-            rows, row, used = [], [], 0
-            for i in _epoch_permutation(self.seed, epoch, len(self)).tolist():
-                need = int(self.lengths[i]) - 1
-                if row and used + need > self.seq_len:
-                    rows.append(row)
-                    row, used = [], 0
-                row.append(i)
-                used += need
-            rows.append(row)
             if len(self._packed) >= 2:  # a batch spans at most two epochs
                 del self._packed[min(self._packed)]
-            self._packed[epoch] = rows
+            self._packed[epoch] = self._pack(_epoch_permutation(self.seed, epoch, len(self)).tolist())
         return self._packed[epoch]
 
     def _stream_row(self, p: int) -> list[int]:
@@ -726,16 +730,7 @@ class ChatBatches:
         """Every example in order (or the first ``max_eval_batches`` batches), in
         batches of ``batch_size`` rows (the last may be smaller): the same every
         call. Packed, consecutive examples share rows."""
-        rows = [[i] for i in range(len(self))]
-        if self.pack:
-            rows, used = [], self.seq_len + 1
-            for i in range(len(self)):
-                need = int(self.lengths[i]) - 1
-                if used + need > self.seq_len:
-                    rows.append([])
-                    used = 0
-                rows[-1].append(i)
-                used += need
+        rows = self._pack(range(len(self))) if self.pack else [[i] for i in range(len(self))]
         n_batches = -(-len(rows) // self.batch_size)
         if self.max_eval_batches is not None:
             n_batches = min(n_batches, self.max_eval_batches)
