@@ -1,34 +1,50 @@
 """Where documents come from: local files and folders, table files, URLs.
 
 Every source yields `Document`s. A problem with one record (a line that is not
-JSON, a file that is not UTF-8, an empty or binary file) is either a counted,
-reported skip or an error naming the file and line, as `on_error` says; a
-problem with the configuration itself (a missing path, a column that does not
-exist) is always an error. Nothing is dropped without being counted.
+JSON, a file that is not UTF-8, unreadable, empty or binary) is either a
+counted, reported skip or an error naming the file and line, as `on_error`
+says; a problem with the configuration itself (a missing path, a column that
+does not exist) is always an error. Nothing is dropped without being counted.
 """
 from __future__ import annotations
 
+import codecs
 import csv
-import glob
+import errno
+import fnmatch
 import hashlib
+import http.client
 import json
+import logging
+import os
 import re
+import socket
 import sys
 import time
 import urllib.error
 import urllib.request
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
+from urllib.parse import urljoin, urlsplit
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
+from ..atomic import atomic_open
+from ..ledger import Ledger
 from .documents import Document
 from .readers import html_text
 
+log = logging.getLogger("llm_core.data.sources")
+
 TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm"}
+# which files of a folder or glob each kind of local source reads
+SUFFIXES = {"files": TEXT_SUFFIXES, "jsonl": {".jsonl", ".json", ".ndjson"}, "csv": {".csv", ".tsv"},
+            "parquet": {".parquet"}}
 TABLE_KINDS = ("jsonl", "csv", "parquet")
 KINDS = ("default", "files", *TABLE_KINDS, "url")
 
@@ -52,6 +68,10 @@ class SourceSpec:
     licence: str | None = None
     include: tuple[str, ...] = ()  # default corpus: which of its sources
     max_chars: int = 0  # stop a source after this many characters (0: no cap)
+    # url only: a downloaded URL is cached for good; bump `refresh` (1, 2, ...) to download
+    # it again. It is part of the cache key, so DVC sees the params change and reruns
+    # collect; 0 keeps the key of caches written before this field existed.
+    refresh: int = 0
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -60,6 +80,10 @@ class SourceSpec:
             raise SourceError(f"kind {self.kind!r} needs a 'path' (a file, a folder or a glob)")
         if self.kind == "url" and not self.url:
             raise SourceError("kind 'url' needs a 'url'")
+        if not isinstance(self.refresh, int) or isinstance(self.refresh, bool) or self.refresh < 0:
+            raise SourceError(f"refresh: expected a whole number 0, 1, 2, ..., got {self.refresh!r}")
+        if self.refresh and self.kind != "url":
+            raise SourceError(f"refresh: only a kind 'url' source is downloaded again, this one is {self.kind!r}")
 
     @property
     def label(self) -> str:
@@ -67,56 +91,141 @@ class SourceSpec:
 
 
 @dataclass
-class Tally:
-    """Counts what was read and what was skipped, with a few examples of each skip."""
+class Tally(Ledger):
+    """The collect stage's ledger: skips counted by (source, reason), at most 3
+    examples per reason and 20 in all, each {source, where, reason, detail};
+    under on_error "error" a `SourceError` naming where and why."""
 
-    on_error: str = "skip"  # skip | error
-    skipped: Counter = field(default_factory=Counter)  # (source, reason) -> count
-    examples: list[dict[str, str]] = field(default_factory=list)
-    max_examples: int = 20
+    per_reason: int | None = 3
+    max_examples: int | None = 20
+    error: type[Exception] = SourceError
 
-    def problem(self, source: str, where: str, reason: str, detail: str = "") -> None:
+    @property
+    def skipped(self) -> Counter:
+        """(source, reason) -> records skipped."""
+        return self.counts
+
+    def problem(self, source: str, where: str, reason: str, detail: str = "", on_error: str | None = None) -> None:
         """Record a bad record; raises instead when on_error is 'error'."""
-        if self.on_error == "error":
-            raise SourceError(f"{where}: {reason}{': ' + detail if detail else ''}")
-        self.skipped[(source, reason)] += 1
-        if sum(1 for e in self.examples if e["reason"] == reason) < 3 and len(self.examples) < self.max_examples:
-            self.examples.append({"source": source, "where": where, "reason": reason, "detail": detail[:200]})
+        self.skip(reason, name=source, message=f"{where}: {reason}{': ' + detail if detail else ''}",
+                  example={"source": source, "where": where, "reason": reason, "detail": detail[:200]},
+                  on_error=on_error)
 
     def note(self, source: str, where: str, reason: str, detail: str = "") -> None:
-        """A skip that is never an error (an empty file in a folder)."""
-        on_error, self.on_error = self.on_error, "skip"
-        try:
-            self.problem(source, where, reason, detail)
-        finally:
-            self.on_error = on_error
+        """A skip that is never an error, whatever on_error says."""
+        self.problem(source, where, reason, detail, on_error="skip")
 
 
-# --- local text files ----------------------------------------------------------
+def _unreadable(tally: Tally, source: str, path: Path, err: OSError) -> None:
+    tally.problem(source, str(path), "unreadable", f"{err.strerror or err} (check the file's permissions)")
+
+
+# --- finding files: a file, a folder or a glob -----------------------------------
 
 def expand_path(pattern: str, suffixes: set[str] | None = None) -> list[Path]:
-    """A file, a folder (searched recursively) or a glob; a missing path is an error."""
+    """A file, a folder (searched recursively) or a glob; a missing path is an error.
+
+    Symlinked folders are not followed: a link back up the tree would read every
+    file once per lap (the OS stops a loop after ~40), and a link out of the tree
+    reads what the user did not point at. A file reached under two names (a
+    symlinked file) is read once, under its real name."""
     p = Path(pattern).expanduser()
-    if any(ch in pattern for ch in "*?["):
-        found = [Path(f) for f in glob.glob(str(p), recursive=True)]
+    if _is_glob(pattern):
+        found = _glob(p)
     elif p.is_dir():
-        found = [f for f in p.rglob("*")]
+        found = _walk(p)
     elif p.exists():
         return [p]
     else:
         raise SourceError(f"{pattern}: no such file or folder")
-    files = sorted(f for f in found if f.is_file() and (suffixes is None or f.suffix.lower() in suffixes))
+    files = _each_file_once(f for f in found if suffixes is None or f.suffix.lower() in suffixes)
     if not files:
         kinds = f" with suffix {', '.join(sorted(suffixes))}" if suffixes else ""
         raise SourceError(f"{pattern}: matches no files{kinds}")
     return files
 
 
+def _is_glob(text: str) -> bool:
+    return any(ch in text for ch in "*?[")
+
+
+def _walk(root: Path, max_depth: int | None = None) -> Iterator[Path]:
+    """Every entry below `root` that is not a folder, without entering symlinked folders
+    (os.walk's followlinks=False); `max_depth` folders deep at most."""
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        here = Path(folder)
+        if max_depth is not None and len(here.relative_to(root).parts) >= max_depth:
+            dirs.clear()
+        for d in dirs:
+            if (here / d).is_symlink():
+                log.warning("%s: a symlinked folder; not followed (list its target as a source of its own)", here / d)
+        yield from (here / f for f in files)
+
+
+def _glob(pattern: Path) -> Iterator[Path]:
+    """glob.glob(recursive=True)'s matches, found by `_walk` so that `**` does not
+    follow symlinked folders (glob.glob does, round every loop)."""
+    parts = pattern.parts
+    fixed = next(i for i, part in enumerate(parts) if _is_glob(part))
+    root, rest = Path(*parts[:fixed]) if fixed else Path("."), parts[fixed:]
+    depth = None if "**" in rest else len(rest) - 1
+    for f in _walk(root, depth):
+        if _glob_match(f.relative_to(root).parts, rest):
+            yield f
+
+
+def _glob_match(names: tuple[str, ...], pats: tuple[str, ...]) -> bool:
+    """Whether a relative path's names match glob segments, `**` meaning zero or more
+    folders; like glob.glob, wildcards do not match names that start with a dot."""
+    if not pats:
+        return not names
+    if pats[0] == "**":
+        return any(_glob_match(names[i:], pats[1:]) for i in range(len(names) + 1)
+                   if not any(n.startswith(".") for n in names[:i]))
+    return (bool(names) and fnmatch.fnmatch(names[0], pats[0])
+            and (pats[0].startswith(".") or not names[0].startswith("."))
+            and _glob_match(names[1:], pats[1:]))
+
+
+def _each_file_once(candidates: Iterable[Path]) -> list[Path]:
+    """The regular files among `candidates`, one name per real file (the real name
+    rather than a link's), sorted."""
+    by_target: dict[Path, Path] = {}
+    for f in sorted(candidates, key=lambda f: (f.is_symlink(), f)):
+        if f.is_file():  # follows a link to a file; drops folders and dangling links
+            by_target.setdefault(f.resolve(), f)
+    return sorted(by_target.values())
+
+
+# --- local text files ----------------------------------------------------------
+
 def read_text_file(path: Path, source: str, tally: Tally) -> str | None:
-    """The file's text, or None after recording why it was skipped."""
-    data = path.read_bytes()
-    if not data.strip():
-        tally.note(source, str(path), "empty file")
+    """The file's text, or None after recording why it was skipped (raising instead
+    under on_error: error)."""
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        _unreadable(tally, source, path, err)
+        return None
+    text = decode_text(data, path, source, tally)
+    if text is not None and not text.strip():
+        found = "only whitespace" if data else "0 bytes"
+        tally.problem(source, str(path), "empty file", f"expected text, found {found}")
+        return None
+    return text
+
+
+def decode_text(data: bytes, path: Path, source: str, tally: Tally) -> str | None:
+    """UTF-8 (with or without a BOM), or UTF-16 with a BOM; anything else is recorded
+    as a problem that says what the bytes look like."""
+    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):  # before UTF-16: FF FE 00 00 starts like FF FE
+        tally.problem(source, str(path), "UTF-32, not UTF-8", _convert_hint("UTF-32", path))
+        return None
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return _decode_utf16(data, path, source, tally)
+    if order := _utf16_byte_order(data):
+        tally.problem(source, str(path), "UTF-16 without a byte-order mark",
+                      f"every other byte is 0, as in {order} text; {_convert_hint(order, path)}")
         return None
     if b"\x00" in data[:8192]:
         tally.problem(source, str(path), "binary file", "NUL bytes in the first 8 KiB")
@@ -129,6 +238,37 @@ def read_text_file(path: Path, source: str, tally: Tally) -> str | None:
         return None
 
 
+def _convert_hint(encoding: str, path: Path) -> str:
+    return f"convert it with `iconv -f {encoding} -t UTF-8 {path} > {path.stem}.utf8{path.suffix}`"
+
+
+def _decode_utf16(data: bytes, path: Path, source: str, tally: Tally) -> str | None:
+    """A byte-order mark makes UTF-16 unambiguous (Windows editors save "Unicode" this
+    way), so it is read like UTF-8 with a BOM is, and logged."""
+    try:
+        text = data.decode("utf-16")
+    except UnicodeDecodeError as err:
+        tally.problem(source, str(path), "not valid UTF-16",
+                      f"{err.reason} at byte {err.start}, after a UTF-16 byte-order mark")
+        return None
+    log.info("%s: read as UTF-16 (it starts with a UTF-16 byte-order mark)", path)
+    return text
+
+
+def _utf16_byte_order(data: bytes) -> str | None:
+    """'UTF-16LE' or 'UTF-16BE' when the bytes look like BOM-less UTF-16 of mostly
+    Latin text: zeros in nearly every odd (LE) or even (BE) byte and in few others."""
+    sample = data[: min(len(data), 8192) // 2 * 2]
+    if len(sample) < 4:
+        return None
+    even, odd = sample[0::2].count(0) / (len(sample) // 2), sample[1::2].count(0) / (len(sample) // 2)
+    if odd > 0.3 and even < 0.05:
+        return "UTF-16LE"
+    if even > 0.3 and odd < 0.05:
+        return "UTF-16BE"
+    return None
+
+
 def markup_to_text(text: str, suffix: str) -> str:
     if suffix in (".html", ".htm"):
         return html_text(text)
@@ -137,25 +277,63 @@ def markup_to_text(text: str, suffix: str) -> str:
     return text
 
 
-_MD_RULES = [
-    (re.compile(r"```.*?```", re.S), ""),  # code blocks are not prose
-    (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),  # images -> alt text
-    (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),  # links -> their text
-    (re.compile(r"^\s{0,3}#{1,6}\s*", re.M), ""),  # heading marks
-    (re.compile(r"^\s{0,3}>\s?", re.M), ""),  # quote marks
-    (re.compile(r"(\*\*|__|\*|_|`)(?=\S)(.+?)(?<=\S)\1"), r"\2"),  # emphasis, inline code
-    (re.compile(r"<[^>\n]+>"), ""),  # inline HTML tags
-]
+# CommonMark plus the GitHub tables and ~~strikethrough~~ that READMEs use.
+_MARKDOWN = MarkdownIt("commonmark").enable(["table", "strikethrough"])
 
 
 def markdown_text(text: str) -> str:
-    for rx, repl in _MD_RULES:
-        text = rx.sub(repl, text)
-    return text
+    """The prose of a Markdown document, laid out as `html_text` lays out a page: one
+    line per block (heading, paragraph, list item, quote, table row with its cells
+    tab-separated), whitespace collapsed within it.
+
+    The same choices as html_text: code blocks (fenced or indented) are dropped as
+    <pre> is, inline code is kept; links keep their text and lose their URL (inline
+    or reference), images keep their alt text; raw HTML goes through html_text."""
+    lines: list[str] = []
+    row: list[str] | None = None  # the cells of the table row being read
+    for tok in _MARKDOWN.parse(text):
+        if tok.type == "tr_open":
+            row = []
+        elif tok.type == "tr_close":
+            lines.append("\t".join(row or []).strip())
+            row = None
+        elif tok.type == "inline" and row is not None:
+            row.append(_collapse(_inline_text(tok.children or [])))
+        elif tok.type == "inline":
+            lines.extend(_collapse(line) for line in _inline_text(tok.children or []).split("\n"))
+        elif tok.type == "html_block":
+            lines.append(html_text(tok.content))
+        # fence and code_block (code), and the *_open/_close of structure, add no text
+    return "\n".join(line for line in lines if line)
+
+
+def _inline_text(tokens: list[Token]) -> str:
+    """The text of an inline run; only a hard break (two trailing spaces, a backslash)
+    becomes a new line. Emphasis, link and inline-HTML markers add nothing."""
+    out = []
+    for tok in tokens:
+        if tok.type in ("text", "text_special", "code_inline"):
+            out.append(tok.content)
+        elif tok.type == "softbreak":
+            out.append(" ")
+        elif tok.type == "hardbreak":
+            out.append("\n")
+        elif tok.type == "image":
+            out.append(_inline_text(tok.children or []))
+    return "".join(out)
+
+
+def _collapse(text: str) -> str:
+    return " ".join(text.split())
+
+
+def source_files(spec: SourceSpec) -> list[Path]:
+    """The local files a files/jsonl/csv/parquet source reads, in reading order."""
+    return expand_path(spec.path, SUFFIXES[spec.kind])
 
 
 def iter_files(spec: SourceSpec, tally: Tally) -> Iterator[Document]:
-    for path in expand_path(spec.path, TEXT_SUFFIXES):
+    for path in source_files(spec):
         raw = read_text_file(path, spec.label, tally)
         if raw is None:
             continue
@@ -168,8 +346,7 @@ def iter_files(spec: SourceSpec, tally: Tally) -> Iterator[Document]:
 def iter_table(spec: SourceSpec, tally: Tally, kind: str | None = None, paths: list[Path] | None = None) -> Iterator[Document]:
     kind = kind or spec.kind
     reader = {"jsonl": _jsonl_rows, "csv": _csv_rows, "parquet": _parquet_rows}[kind]
-    suffixes = {"jsonl": {".jsonl", ".json", ".ndjson"}, "csv": {".csv", ".tsv"}, "parquet": {".parquet"}}[kind]
-    for path in paths or expand_path(spec.path, suffixes):
+    for path in paths or expand_path(spec.path, SUFFIXES[kind]):
         for where, row in reader(path, spec, tally):
             text = row.get(spec.text_column)
             if not isinstance(text, str) or not text.strip():
@@ -182,7 +359,12 @@ def iter_table(spec: SourceSpec, tally: Tally, kind: str | None = None, paths: l
 
 
 def _jsonl_rows(path: Path, spec: SourceSpec, tally: Tally) -> Iterator[tuple[str, dict]]:
-    with open(path, "rb") as f:
+    try:
+        f = open(path, "rb")
+    except OSError as err:
+        _unreadable(tally, spec.label, path, err)
+        return
+    with f:
         for n, raw in enumerate(f, start=1):
             where = f"{path}:{n}"
             if not raw.strip():
@@ -209,6 +391,9 @@ def _csv_rows(path: Path, spec: SourceSpec, tally: Tally) -> Iterator[tuple[str,
         header = reader.fieldnames or []
     except UnicodeDecodeError as err:
         raise SourceError(f"{path}: not UTF-8 ({err})") from None
+    except OSError as err:
+        _unreadable(tally, spec.label, path, err)
+        return
     with f:
         for col in filter(None, (spec.text_column, spec.id_column)):
             if col not in header:
@@ -225,6 +410,9 @@ def _csv_rows(path: Path, spec: SourceSpec, tally: Tally) -> Iterator[tuple[str,
 def _parquet_rows(path: Path, spec: SourceSpec, tally: Tally) -> Iterator[tuple[str, dict]]:
     try:
         pf = pq.ParquetFile(path)
+    except PermissionError as err:
+        _unreadable(tally, spec.label, path, err)
+        return
     except (pa.ArrowInvalid, OSError) as err:
         raise SourceError(f"{path}: not a readable Parquet file ({err})") from None
     names = pf.schema_arrow.names
@@ -241,44 +429,140 @@ def _parquet_rows(path: Path, spec: SourceSpec, tally: Tally) -> Iterator[tuple[
 
 # --- URLs ------------------------------------------------------------------------
 
-def fetch_url(url: str, cache_dir: Path, timeout: float = 30.0, max_bytes: int = 200 * 2**20, retries: int = 3) -> Path:
-    """Download `url` once into `cache_dir` (http/https only, size and time limits)."""
+RETRY_BACKOFF_S = 0.5  # the pause before the second try; it doubles each try, up to 8 s
+
+
+def default_deadline(timeout: float) -> float:
+    """The whole download's time limit when none is given: ten times the per-read
+    timeout, and at least a minute (5 min for the default 30 s timeout)."""
+    return max(60.0, 10 * timeout)
+
+
+class _Incomplete(OSError):
+    """The body ended before its Content-Length: retried like a dropped connection."""
+
+
+@dataclass(frozen=True)
+class _Deadline:
+    """The time one fetch_url call has left, over all its tries."""
+
+    seconds: float
+    stop_at: float
+
+    @classmethod
+    def start(cls, seconds: float) -> _Deadline:
+        return cls(seconds, time.monotonic() + seconds)
+
+    def left(self) -> float:
+        return self.stop_at - time.monotonic()
+
+    def check(self, url: str, received: int) -> None:
+        if self.left() <= 0:
+            raise SourceError(f"{url}: not downloaded within the {self.seconds:g} s deadline "
+                              f"({received:,} bytes had arrived); the server is too slow or stalled")
+
+
+class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
+    """Follows a redirect only to http(s). urllib's own handler follows one to ftp://
+    and turns one to file:// into an HTTPError that would be retried."""
+
+    def http_error_302(self, req, fp, code, msg, headers):
+        location = headers.get("location") or headers.get("uri")
+        if location:
+            target = urljoin(req.full_url, location)
+            if urlsplit(target).scheme.lower() not in ("http", "https"):
+                fp.close()
+                raise SourceError(f"{req.full_url}: redirected to {target}; only http:// and https:// are followed")
+        return super().http_error_302(req, fp, code, msg, headers)
+
+    http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
+
+
+def fetch_url(url: str, cache_dir: Path, timeout: float = 30.0, max_bytes: int = 200 * 2**20, retries: int = 3,
+              deadline: float | None = None, refresh: int = 0) -> Path:
+    """Download `url` once into `cache_dir` and return the cached file.
+
+    http/https only, redirects included; at most `max_bytes`; each read waits at most
+    `timeout` seconds and the whole download, every try included, at most `deadline`
+    (default: `default_deadline(timeout)`). A network error, a 5xx answer or a body
+    shorter than its Content-Length is retried; a 4xx answer is not. Only a complete
+    body is renamed into the cache, so a failed download is never reused."""
     if not re.match(r"^https?://", url, re.I):
         raise SourceError(f"{url}: only http:// and https:// URLs are allowed")
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    target = cache_dir / (hashlib.sha256(url.encode()).hexdigest()[:16] + Path(url.split("?")[0]).suffix.lower())
+    target = cache_dir / _cache_name(url, refresh)
     if target.exists():
         return target
-    last: Exception | None = None
+    clock = _Deadline.start(default_deadline(timeout) if deadline is None else deadline)
+    failure, offline = "", False
     for attempt in range(retries):
+        if attempt:
+            time.sleep(max(0.0, min(8.0, RETRY_BACKOFF_S * 2 ** (attempt - 1), clock.left())))
         try:
-            _download(url, target, timeout, max_bytes)
+            _download(url, target, timeout, max_bytes, clock)
             return target
-        except SourceError:
-            raise
-        except (urllib.error.URLError, TimeoutError, OSError) as err:
-            last = err
-            time.sleep(min(8.0, 0.5 * 2**attempt))
-    raise SourceError(f"{url}: could not download after {retries} tries ({last}). "
-                      f"Are you offline? Once downloaded, the file is kept in {cache_dir} and reused.")
+        except urllib.error.HTTPError as err:
+            err.close()
+            if err.code < 500:  # the request itself is wrong: asking again gives the same answer
+                raise SourceError(f"{url}: the server answered HTTP {err.code} {err.reason}; "
+                                  f"check the URL (a client error is not retried)") from None
+            failure, offline = f"the server answered HTTP {err.code} {err.reason}", False
+        except urllib.error.URLError as err:  # no connection: DNS, refused, unreachable, TLS
+            failure, offline = f"could not connect ({err.reason})", _looks_offline(err.reason)
+        except (OSError, http.client.HTTPException) as err:  # connected, then the answer broke off
+            failure, offline = _broken_off(err, timeout), False
+    hint = f" Are you offline? Once downloaded, the file is kept in {cache_dir} and reused." if offline else ""
+    raise SourceError(f"{url}: could not download after {retries} tries; the last one: {failure}.{hint}")
 
 
-def _download(url: str, target: Path, timeout: float, max_bytes: int) -> None:
+def _broken_off(err: Exception, timeout: float) -> str:
+    if isinstance(err, _Incomplete):
+        return str(err)
+    if isinstance(err, TimeoutError):
+        return f"no data arrived for {timeout:g} s"
+    return f"the connection broke mid-download ({type(err).__name__}: {err})"
+
+
+def _looks_offline(reason: object) -> bool:
+    """What no network looks like: a name that does not resolve, a connection refused,
+    unreachable or timed out (not a TLS certificate problem, which is the server's)."""
+    return (isinstance(reason, (socket.gaierror, ConnectionError, TimeoutError))
+            or getattr(reason, "errno", None) in (errno.ENETUNREACH, errno.EHOSTUNREACH))
+
+
+def _cache_name(url: str, refresh: int) -> str:
+    """A hash of the URL (and of `refresh` once bumped), keeping the URL's suffix,
+    which says the format."""
+    key = f"{url}\nrefresh={refresh}" if refresh else url
+    return hashlib.sha256(key.encode()).hexdigest()[:16] + Path(url.split("?")[0]).suffix.lower()
+
+
+def _download(url: str, target: Path, timeout: float, max_bytes: int, clock: _Deadline) -> None:
+    """One try. atomic_open writes beside `target` and renames only when the block
+    ends without an exception, so a short, oversized or late body leaves nothing."""
+    clock.check(url, 0)
     req = urllib.request.Request(url, headers={"User-Agent": "forja-collect"})
-    tmp = target.with_name(target.name + ".part")
-    with urllib.request.urlopen(req, timeout=timeout) as resp, open(tmp, "wb") as out:
-        total = 0
-        while chunk := resp.read(1 << 16):
-            total += len(chunk)
-            if total > max_bytes:
-                tmp.unlink(missing_ok=True)
-                raise SourceError(f"{url}: larger than the {max_bytes // 2**20} MiB limit")
-            out.write(chunk)
-    tmp.replace(target)
+    opener = urllib.request.build_opener(_HttpOnlyRedirects)
+    with opener.open(req, timeout=max(0.01, min(timeout, clock.left()))) as resp:
+        expected = resp.length  # Content-Length; None when absent or chunked
+        if expected is not None and expected > max_bytes:
+            raise SourceError(f"{url}: {expected:,} bytes, over the {max_bytes:,}-byte limit")
+        with atomic_open(target, "wb") as out:
+            received = 0
+            # read1 returns what one socket read brings, so a trickling server cannot
+            # hold a read past the deadline (read(n) waits until it has n bytes)
+            while chunk := resp.read1(1 << 16):
+                received += len(chunk)
+                if received > max_bytes:
+                    raise SourceError(f"{url}: larger than the {max_bytes:,}-byte limit")
+                clock.check(url, received)
+                out.write(chunk)
+            if expected is not None and received < expected:
+                raise _Incomplete(f"the connection closed after {received:,} of the {expected:,} bytes "
+                                  f"its Content-Length announced")
 
 
 def iter_url(spec: SourceSpec, tally: Tally, cache_dir: Path) -> Iterator[Document]:
-    path = fetch_url(spec.url, cache_dir)
+    path = fetch_url(spec.url, cache_dir, refresh=spec.refresh)
     fmt = (spec.format or path.suffix.lstrip(".") or "txt").lower()
     if fmt in TABLE_KINDS:
         yield from iter_table(spec, tally, kind=fmt, paths=[path])
