@@ -1,10 +1,15 @@
 """Checkpoints: a folder of safetensors and JSON, written atomically.
 
     model.safetensors    weights (Hugging Face Llama names; a tied head stored once)
-    config.json          {"format": "forja-checkpoint", "model": {...ModelConfig...}}
+    forja_config.json    {"format": "forja-checkpoint", "model": {...ModelConfig...}}
     trainer.safetensors  optimizer moments and RNG states (only when training state is saved)
     state.json           step, tokens seen, optimizer hyper-parameters, caller's extras
     tokenizer.model      the sentencepiece model the weights were trained with
+
+The config is not called config.json: that name means a Hugging Face config,
+and transformers would try (and fail, confusingly) to read this folder as one;
+`llm_core.export` writes real Hugging Face folders. Folders written before the
+rename (config.json with format "forja-checkpoint") are still read.
 
 The folder is built under `<path>.tmp` and swapped in with renames, so a crash
 leaves either the old checkpoint or the new one, never a mix. Nothing is ever
@@ -14,7 +19,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,11 +28,14 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from . import atomic
 from .config import ConfigError, ModelConfig, from_dict, to_dict
 from .model import Transformer
 
 log = logging.getLogger("llm_core.checkpoint")
 FORMAT = "forja-checkpoint"
+CONFIG_FILE = "forja_config.json"
+LEGACY_CONFIG_FILE = "config.json"  # the name before forja_config.json; read, never written
 
 
 class CheckpointError(ValueError):
@@ -54,32 +61,28 @@ class Checkpoint:
 def save_checkpoint(path: str | Path, model: Transformer, optimizer: torch.optim.Optimizer | None = None,
                     state: dict[str, Any] | None = None, tokenizer_path: str | Path | None = None) -> Path:
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    save_file(_weights(model), tmp / "model.safetensors", metadata={"format": "pt"})
-    _write_json(tmp / "config.json", {"format": FORMAT, "version": 1, "model": to_dict(model.cfg)})
     state = dict(state or {})
-    if optimizer is not None:
-        tensors, groups = _optimizer_tensors(optimizer)
-        tensors.update(_rng_tensors())
-        save_file(tensors, tmp / "trainer.safetensors")
-        state["optimizer_param_groups"] = groups
-    _write_json(tmp / "state.json", state)
-    if tokenizer_path is not None:
-        shutil.copyfile(tokenizer_path, tmp / "tokenizer.model")
-    _fsync_dir(tmp)
-    _swap_in(tmp, path)
+    with atomic.atomic_dir(path) as tmp:
+        save_file(_weights(model), tmp / "model.safetensors", metadata={"format": "pt"})
+        atomic.write_json(tmp / CONFIG_FILE, {"format": FORMAT, "version": 1, "model": to_dict(model.cfg)})
+        if optimizer is not None:
+            tensors, groups = _optimizer_tensors(optimizer)
+            tensors.update(_rng_tensors())
+            save_file(tensors, tmp / "trainer.safetensors")
+            state["optimizer_param_groups"] = groups
+        atomic.write_json(tmp / "state.json", state)
+        if tokenizer_path is not None:
+            shutil.copyfile(tokenizer_path, tmp / "tokenizer.model")
     log.info("wrote checkpoint %s (step %s)", path, state.get("step", "-"))
     return path
 
 
 def load_checkpoint(path: str | Path) -> Checkpoint:
     """Read config and state (not weights) and check the folder is complete."""
-    path = _recover(Path(path))
+    path = atomic.recover(Path(path))
     if not path.is_dir():
         raise CheckpointError(f"{path}: checkpoint folder not found")
-    cfg_file = path / "config.json"
+    cfg_file = _config_file(path)
     raw = _read_json(cfg_file)
     if raw.get("format") != FORMAT or "model" not in raw:
         raise CheckpointError(f"{cfg_file}: not a forja checkpoint config (expected keys 'format': '{FORMAT}' and 'model')")
@@ -91,6 +94,11 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         raise CheckpointError(f"{path / 'model.safetensors'}: weights file missing")
     state = _read_json(path / "state.json") if (path / "state.json").exists() else {}
     return Checkpoint(path, cfg, state)
+
+
+def _config_file(path: Path) -> Path:
+    new, old = path / CONFIG_FILE, path / LEGACY_CONFIG_FILE
+    return old if old.exists() and not new.exists() else new
 
 
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[Transformer, Checkpoint]:
@@ -190,30 +198,3 @@ def _read_json(file: Path) -> dict[str, Any]:
         raise CheckpointError(f"{file}: expected a JSON object")
     return data
 
-
-def _write_json(file: Path, data: Any) -> None:
-    file.write_text(json.dumps(data, indent=2, sort_keys=True))
-
-
-def _fsync_dir(folder: Path) -> None:
-    for f in folder.iterdir():
-        with open(f, "rb") as fh:
-            os.fsync(fh.fileno())
-
-
-def _swap_in(tmp: Path, path: Path) -> None:
-    """Replace `path` by `tmp`: two renames; `_recover` finishes a crash between them."""
-    old = path.with_name(path.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if path.exists():
-        os.rename(path, old)
-    os.rename(tmp, path)
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def _recover(path: Path) -> Path:
-    old = path.with_name(path.name + ".old")
-    if not path.exists() and old.is_dir():
-        log.warning("%s: recovering the previous checkpoint after an interrupted save", path)
-        os.rename(old, path)
-    return path

@@ -12,6 +12,8 @@ config and the tokenizer:
                             no dummy prefix space, no normalizer, control symbols
                             registered as special tokens with their ids
     special_tokens_map.json the named special tokens
+    README.md               the model card: sizes, tokenizer, how to load it, and the
+                            caller's facts (data, licences, metrics)
 
 The folder is written next to `out_dir` first and swapped in at the end, so a
 crash never leaves a half-written export behind. transformers is never
@@ -21,8 +23,8 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
+from . import atomic
 from .config import ModelConfig
 from .model import Transformer
 
@@ -42,6 +45,7 @@ WEIGHTS_INDEX_FILE = "model.safetensors.index.json"
 TOKENIZER_MODEL_FILE = "tokenizer.model"
 TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
 SPECIAL_TOKENS_FILE = "special_tokens_map.json"
+MODEL_CARD_FILE = "README.md"
 
 _DTYPE_NAMES = {torch.float32: "float32", torch.float16: "float16", torch.bfloat16: "bfloat16"}
 # Our chat markers: the one that closes a turn also ends generation.
@@ -59,6 +63,7 @@ def export_hf(
     dtype: torch.dtype = torch.float32,
     *,
     add_bos_token: bool = True,
+    model_card: str | Mapping[str, Any] | None = None,
 ) -> Path:
     """Write `model` and its sentencepiece tokenizer as a Hugging Face Llama folder.
 
@@ -69,6 +74,15 @@ def export_hf(
     tokenizer_config.json when given. `dtype` is the dtype of the stored weights.
     `add_bos_token` is what HF's tokenizer does with `add_special_tokens=True`
     (Llama's convention: prepend BOS); our own `encode` never adds it by default.
+    `model_card` is the folder's README.md: markdown text is written as is; a
+    dict of facts is added to the card written from what is known here
+    (architecture, sizes, parameter count, tokenizer, chat template, how to load
+    it): keys `license`, `language`, `datasets`, `base_model`, `tags` go to the
+    card's metadata header, `name` and `description` head it, `model_id` is the
+    path or Hub id in the usage example (default `out_dir`), and every other key
+    becomes a section (a string as is, a dict as a table, a list as bullets),
+    e.g. {"license": "mit", "data": "...", "data_licences": {...}, "metrics": {...}}.
+    None writes the known part alone.
 
     Returns the path of the finished folder.
     """
@@ -90,23 +104,18 @@ def export_hf(
         log.info("model vocab_size %d > tokenizer pieces %d: the extra rows are never produced", cfg.vocab_size, n_pieces)
 
     out_dir = Path(out_dir)
-    tmp_dir = out_dir.with_name(out_dir.name + ".tmp")
-    if tmp_dir.exists():
-        shutil.rmtree(tmp_dir)  # left over from a crashed export
-    tmp_dir.mkdir(parents=True)
-    try:
+    with atomic.atomic_dir(out_dir) as tmp_dir:  # the previous export stays until this one is whole
         config = hf_config(cfg, dtype, bos_id=vocab["bos_id"], eos_id=vocab["eos_id"], pad_id=vocab["pad_id"])
-        _write_json(tmp_dir / CONFIG_FILE, config)
-        _write_json(tmp_dir / GENERATION_CONFIG_FILE, _generation_config(vocab))
+        atomic.write_json(tmp_dir / CONFIG_FILE, config)
+        atomic.write_json(tmp_dir / GENERATION_CONFIG_FILE, _generation_config(vocab))
         n_tensors, n_bytes = _write_weights(model, tmp_dir / WEIGHTS_FILE, dtype)
         shutil.copyfile(spm_path, tmp_dir / TOKENIZER_MODEL_FILE)
         tok_config, special_map = _tokenizer_files(vocab, cfg, chat_template, add_bos_token)
-        _write_json(tmp_dir / TOKENIZER_CONFIG_FILE, tok_config)
-        _write_json(tmp_dir / SPECIAL_TOKENS_FILE, special_map)
-        _replace_dir(tmp_dir, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
-        raise
+        atomic.write_json(tmp_dir / TOKENIZER_CONFIG_FILE, tok_config)
+        atomic.write_json(tmp_dir / SPECIAL_TOKENS_FILE, special_map)
+        card = model_card if isinstance(model_card, str) else _model_card(
+            model, vocab, out_dir, chat_template, dtype, facts=model_card)
+        atomic.write_text(tmp_dir / MODEL_CARD_FILE, card)
 
     log.info(
         "exported %s: %d tensors (%.1f MB, %s%s), tokenizer with %d pieces%s; files: %s",
@@ -164,6 +173,110 @@ def hf_config(
         "torch_dtype": dtype_name,  # transformers 4.x
         "dtype": dtype_name,  # transformers 5.x
     }
+
+
+# --------------------------------------------------------------------------- model card
+
+# Facts that are Hugging Face card metadata (the YAML header the Hub indexes), not prose.
+_CARD_METADATA = ("license", "license_name", "license_link", "language", "datasets", "base_model", "tags")
+# Facts that shape the card itself rather than getting a section of their own.
+_CARD_LAYOUT = ("name", "description", "model_id")
+
+
+def _model_card(
+    model: Transformer, vocab: dict[str, Any], out_dir: Path, chat_template: str | None, dtype: torch.dtype,
+    facts: Mapping[str, Any] | None,
+) -> str:
+    """README.md: what the model is (from its config), how to load it, then the caller's facts."""
+    facts = dict(facts or {})
+    parts = [
+        _card_metadata(facts),
+        f"# {facts.get('name', out_dir.name)}",
+        facts.get("description", "A small Llama-style language model trained from scratch with forja."),
+        _card_model_table(model, len(vocab["pieces"]), dtype),
+        _card_tokenizer(vocab, chat_template is not None),
+        "## Use with transformers\n\n" + _card_usage(str(facts.get("model_id", out_dir)), chat_template is not None),
+    ]
+    extra = {k: v for k, v in facts.items() if k not in _CARD_METADATA + _CARD_LAYOUT}
+    parts += [f"## {key.replace('_', ' ').capitalize()}\n\n{_card_value(value)}" for key, value in extra.items()]
+    if not extra:
+        parts.append("## Training data and licences\n\nNot given to the exporter: ask whoever trained this model.")
+    return "\n\n".join(parts) + "\n"
+
+
+def _card_metadata(facts: dict[str, Any]) -> str:
+    # JSON values are valid YAML, so the header needs no YAML library.
+    meta: dict[str, Any] = {"library_name": "transformers", "pipeline_tag": "text-generation"}
+    meta.update({k: facts[k] for k in _CARD_METADATA if k in facts})
+    meta["tags"] = ["llama", "forja", *[t for t in facts.get("tags", []) if t not in ("llama", "forja")]]
+    lines = [f"{k}: {json.dumps(v, ensure_ascii=False)}" for k, v in meta.items()]
+    return "\n".join(["---", *lines, "---"])
+
+
+def _card_model_table(model: Transformer, n_pieces: int, dtype: torch.dtype) -> str:
+    cfg, n = model.cfg, model.num_params()
+    attention = "grouped-query causal attention" if cfg.kv_heads < cfg.n_heads else "causal attention"
+    tied = ", input and output embeddings tied" if cfg.tie_embeddings else ""
+    rows = [
+        ("Architecture", ("Llama-style decoder (`LlamaForCausalLM`): RMSNorm, rotary positions "
+                          f"(theta {cfg.rope_theta:g}), {attention}, SwiGLU MLP{tied}")),
+        ("Parameters", f"{n:,} ({n / 1e6:.2f}M)"),
+        ("Layers", str(cfg.n_layers)),
+        ("Hidden size / MLP size", f"{cfg.dim} / {cfg.ffn_dim}"),
+        ("Attention heads", f"{cfg.n_heads} query, {cfg.kv_heads} key/value, head size {cfg.head_dim}"),
+        ("Vocabulary", f"{cfg.vocab_size} ids ({n_pieces} tokenizer pieces)"),
+        ("Context", f"{cfg.max_seq_len} tokens"),
+        ("Weights", f"{_DTYPE_NAMES[dtype]}, safetensors"),
+    ]
+    return "## Model\n\n" + _card_table(rows)
+
+
+def _card_tokenizer(vocab: dict[str, Any], chat: bool) -> str:
+    specials = ", ".join(f"`{p}` ({i})" for i, p in sorted(vocab["special"].items()))
+    text = ("## Tokenizer\n\nSentencePiece BPE (`tokenizer.model`) with byte fallback, so every text encodes "
+            "without unknown tokens, and no dummy prefix space (`decode(encode(s)) == s`). "
+            f"Special tokens (id): {specials}.")
+    if chat:
+        text += ("\n\nThe tokenizer carries the chat template the model was fine-tuned with: "
+                 "`apply_chat_template(messages, add_generation_prompt=True)` gives the ids it expects.")
+    if chat and _END_OF_TURN in vocab["special"].values():
+        text += (f" A reply ends with `{_END_OF_TURN}`, which generation_config.json lists as an end token, "
+                 "so `generate` stops there.")
+    return text
+
+
+def _card_usage(model_id: str, chat: bool) -> str:
+    path = json.dumps(model_id, ensure_ascii=False)  # a Python string literal too
+    load = (f"from transformers import AutoModelForCausalLM, AutoTokenizer\n\n"
+            f"tok = AutoTokenizer.from_pretrained({path})\n"
+            f"model = AutoModelForCausalLM.from_pretrained({path})\n")
+    if chat:
+        inputs = ('inputs = tok.apply_chat_template([{"role": "user", "content": "Hola, ¿qué tal?"}],\n'
+                  '                               add_generation_prompt=True, return_dict=True, return_tensors="pt")\n')
+    else:
+        inputs = 'inputs = tok("En el principio", return_tensors="pt")\n'
+    run = ("out = model.generate(**inputs, max_new_tokens=40, do_sample=True, temperature=0.8)\n"
+           'print(tok.decode(out[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True))\n')
+    return f"```python\n{load}{inputs}{run}```"
+
+
+def _card_value(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return _card_table([(str(k), _card_scalar(v)) for k, v in value.items()])
+    if isinstance(value, (list, tuple)):
+        return "\n".join(f"- {_card_scalar(v)}" for v in value)
+    return _card_scalar(value)
+
+
+def _card_scalar(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def _card_table(rows: list[tuple[str, str]]) -> str:
+    escaped = [(k, v.replace("|", "\\|")) for k, v in rows]  # a "|" in a value would end the cell
+    return "\n".join(["| | |", "| --- | --- |", *(f"| {k} | {v} |" for k, v in escaped)])
 
 
 def _write_weights(model: Transformer, path: Path, dtype: torch.dtype) -> tuple[int, int]:
@@ -252,31 +365,6 @@ def _tokenizer_files(
     special_map: dict[str, Any] = {k: added(v) for k, v in named.items()}
     special_map["additional_special_tokens"] = [added(p) for p in additional]
     return config, special_map
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-
-
-def _replace_dir(new: Path, target: Path) -> None:
-    """Move the finished folder `new` to `target`, replacing what was there."""
-    old = None
-    if target.exists() or target.is_symlink():
-        old = target.with_name(target.name + ".old")
-        if old.exists():
-            shutil.rmtree(old)
-        os.replace(target, old)
-    try:
-        os.replace(new, target)
-    except BaseException:
-        if old is not None:
-            os.replace(old, target)  # put the previous export back
-        raise
-    if old is not None:
-        if old.is_dir() and not old.is_symlink():
-            shutil.rmtree(old)
-        else:
-            old.unlink()
 
 
 # --------------------------------------------------------------------------- import

@@ -56,10 +56,11 @@ def test_save_replaces_atomically_and_recovers_interrupted_swap(tmp_path, tiny_m
 @pytest.mark.parametrize("damage,match", [
     ("delete:model.safetensors", "model.safetensors"),
     ("garbage:model.safetensors", "not a readable safetensors"),
-    ("garbage:config.json", "config.json: not valid JSON"),
-    ("json:config.json", "not a forja checkpoint"),
-    ("badkey:config.json", "unknown key 'widht'"),
-    ("shape:config.json", "shape"),
+    ("garbage:forja_config.json", "forja_config.json: not valid JSON"),
+    ("json:forja_config.json", "not a forja checkpoint"),
+    ("badkey:forja_config.json", "unknown key 'widht'"),
+    ("shape:forja_config.json", "shape"),
+    ("delete:forja_config.json", "forja_config.json: file missing"),
     ("missing-dir", "checkpoint folder not found"),
 ])
 def test_malformed_checkpoint_gives_clear_error(tmp_path, tiny_model, damage, match):
@@ -84,6 +85,21 @@ def test_malformed_checkpoint_gives_clear_error(tmp_path, tiny_model, damage, ma
     with pytest.raises(CheckpointError, match=match) as err:
         load_model(path)
     assert str(path) in str(err.value)
+
+
+def test_config_is_not_named_like_a_hugging_face_config(tmp_path, tiny_model):
+    path = save_checkpoint(tmp_path / "ck", tiny_model)
+    assert (path / "forja_config.json").exists() and not (path / "config.json").exists()
+
+
+def test_folder_written_before_the_rename_still_loads(tmp_path, tiny_model):
+    path = save_checkpoint(tmp_path / "ck", tiny_model, state={"step": 5})
+    (path / "forja_config.json").rename(path / "config.json")
+    _, ck = load_model(path)
+    assert ck.model_cfg == tiny_model.cfg and ck.step == 5
+    (path / "config.json").write_text(json.dumps({"model_type": "llama"}))  # a Hugging Face config is refused
+    with pytest.raises(CheckpointError, match="config.json: not a forja checkpoint"):
+        load_checkpoint(path)
 
 
 def _run(out, steps, every, delay):
@@ -120,3 +136,19 @@ def test_killed_run_resumes_to_identical_weights_and_curve(tmp_path):
     for k in a:
         assert torch.equal(a[k], b[k]), k
     assert _losses(ref) == _losses(run)
+
+
+def test_a_damaged_run_checkpoint_names_the_run_folder_to_delete(tmp_path, tiny_model, byte_tokens):
+    from llm_core.checkpoint import CheckpointError
+    from llm_core.config import TrainConfig
+    from llm_core.data.loader import TokenWindows
+    from llm_core.train import train
+
+    cfg = TrainConfig(max_steps=2, batch_size=2, seq_len=16, warmup_steps=0, eval_interval=0, device="cpu", precision="fp32")
+    data = TokenWindows(byte_tokens, cfg.seq_len, cfg.batch_size, seed=0)
+    run = tmp_path / "run"
+    train(tiny_model, cfg, data, out_dir=run, progress=False)
+    (run / "checkpoint" / "model.safetensors").write_bytes(b"half a file")
+    with pytest.raises(CheckpointError) as err:
+        train(tiny_model, cfg, data, out_dir=run, progress=False)
+    assert f"delete the folder {run}" in str(err.value) and "model.safetensors" in str(err.value)

@@ -306,6 +306,44 @@ def test_load_uses_rope_parameters_over_legacy_key(exported, tmp_path):
     assert load_hf_state(folder)[0].rope_theta == 77.0
 
 
+# --------------------------------------------------------------------------- model card
+
+
+def test_model_card_describes_the_model(exported, tok):
+    card = (exported / "README.md").read_text()
+    model = _model(tok)
+    assert card.startswith("---\nlibrary_name: ") and "pipeline_tag: \"text-generation\"" in card
+    assert f"| Parameters | {model.num_params():,} (" in card
+    assert "LlamaForCausalLM" in card and "| Layers | 2 |" in card and "4 query, 2 key/value" in card
+    assert f"{tok.vocab_size} ids" in card and "| Context | 64 tokens |" in card
+    assert "AutoModelForCausalLM.from_pretrained" in card and "apply_chat_template" not in card  # no template given
+    assert "Training data and licences" in card  # says that nothing was given
+
+
+def test_model_card_takes_the_callers_facts(tok, tmp_path):
+    facts = {"license": "mit", "language": ["es", "en"], "data": "The shipped corpus.",
+             "data_licences": {"quijote": "public domain", "a|b": "CC BY 4.0"}, "metrics": {"val_bpb": 1.234567}}
+    card = (export_hf(_model(tok), tok.path, tmp_path / "hf", model_card=facts) / "README.md").read_text()
+    header = card.split("---")[1]
+    assert 'license: "mit"' in header and 'language: ["es", "en"]' in header and "data" not in header
+    assert "## Data\n\nThe shipped corpus." in card and "| quijote | public domain |" in card
+    assert "| a|b | CC BY 4.0 |" in card.replace("\\|", "|") and "| val_bpb | 1.235 |" in card
+    assert "Training data and licences" not in card
+    text = "# My model\n\nWritten by hand.\n"
+    assert (export_hf(_model(tok), tok.path, tmp_path / "hf2", model_card=text) / "README.md").read_text() == text
+
+
+def test_model_card_example_runs(tok, tmp_path):
+    pytest.importorskip("transformers")
+    from llm_core.chat import CHAT_TEMPLATE_JINJA
+
+    out = export_hf(_model(tok), tok.path, tmp_path / "hf", chat_template=CHAT_TEMPLATE_JINJA)
+    card = (out / "README.md").read_text()
+    assert "apply_chat_template" in card and "<|end_of_turn|>" in card
+    code = card.split("```python\n")[1].split("```")[0]
+    exec(compile(code, "README.md", "exec"), {})  # noqa: S102 - our own card: loads the folder, generates a reply
+
+
 # --------------------------------------------------------------------------- writing
 
 
