@@ -2,7 +2,7 @@
 
 Both arms train the base model (`models/base`) on the same task examples
 (`data/finetune/tasks_train.jsonl`, written by the finetune stage) through
-`llm_core.train._optimizer_step`, with batches of 16 rows of 128 positions:
+`llm_core.train.train_step`, with batches of 16 rows of 128 positions:
 one example per row, right-padded, versus `ChatBatches(pack=True)`, which fills
 each row with several examples kept apart by the attention mask. A step costs
 about the same either way; what changes is how much of it is real data.
@@ -20,13 +20,14 @@ from pathlib import Path
 
 import torch
 
-from llm_core.chat import ChatBatches, encode_conversations
+from llm_core.chat import encode_conversations
 from llm_core.checkpoint import load_model
 from llm_core.config import TrainConfig
+from llm_core.data.chat_batches import ChatBatches
 from llm_core.device import synchronize
-from llm_core.tasks import as_messages, load_items
+from llm_core.tasks.items import as_messages, load_items
 from llm_core.tokenizer import Tokenizer
-from llm_core.train import _optimizer_step, build_optimizer
+from llm_core.train import build_optimizer, train_step
 
 from . import common
 
@@ -52,7 +53,7 @@ def _arm(model, data: ChatBatches, cfg: TrainConfig, device, steps: int, counter
     def run() -> None:
         for _ in range(steps):
             s = state["step"]
-            _optimizer_step(model, opt, data, s, cfg, device, None)
+            train_step(model, opt, data, s, cfg, device, None)
             counter["examples"] += len(data.indices(s, 0))
             counter["loss_tokens"] += int((data.batch(s, 0)[1] != -100).sum())
             state["step"] += 1

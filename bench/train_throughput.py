@@ -1,7 +1,7 @@
 """Training throughput: forja's llm_core vs Hugging Face transformers, same weights.
 
 One training step = forward + loss + backward + gradient clipping + AdamW step,
-run through forja's own `llm_core.train._optimizer_step` for BOTH models (HF's
+run through forja's own `llm_core.train.train_step` for BOTH models (HF's
 model is wrapped so that it takes the same call), with optimizers from
 `llm_core.train.build_optimizer` (decay on matrices only; fused on CUDA).
 HF computes its loss its own way (`labels=`), as a user of HF would.
@@ -24,7 +24,7 @@ import torch.nn as nn
 from llm_core.config import TrainConfig, to_dict
 from llm_core.device import measure_matmul_peak, synchronize
 from llm_core.model import Transformer
-from llm_core.train import _optimizer_step, build_optimizer
+from llm_core.train import build_optimizer, train_step
 
 from . import common
 
@@ -65,7 +65,7 @@ def profile_step(name, model, opt, data, tcfg, device, amp, rows: int) -> None:
 
     acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
     with profile(activities=acts) as prof:
-        _optimizer_step(model, opt, data, 0, tcfg, device, amp)
+        train_step(model, opt, data, 0, tcfg, device, amp)
         synchronize(device)
     key = "self_cuda_time_total" if device.type == "cuda" else "self_cpu_time_total"
     print(f"\n=== profile of one training step: {name} ===")
@@ -86,7 +86,7 @@ def run_precision(args, device, amp, mcfg, tcfg) -> dict:
     first_loss = {}
     for n, m in models.items():  # warm-up: allocator, kernel choice, AdamW state creation
         for i in range(max(1, args.warmup)):
-            loss = _optimizer_step(m, opts[n], data, i, tcfg, device, amp)
+            loss = train_step(m, opts[n], data, i, tcfg, device, amp)
             first_loss.setdefault(n, loss)
 
     if args.profile:
@@ -96,7 +96,7 @@ def run_precision(args, device, amp, mcfg, tcfg) -> dict:
     def runner(n):
         def go():
             for i in range(args.steps):
-                _optimizer_step(models[n], opts[n], data, i, tcfg, device, amp)
+                train_step(models[n], opts[n], data, i, tcfg, device, amp)
         return go
 
     def sample_peak():

@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterable
 import torch
 from tqdm.auto import tqdm
 
+from . import atomic
 from . import checkpoint as ckpt_io
 from .config import TrainConfig, to_dict
 from .data.loader import BatchSource, EvalSource
@@ -90,7 +91,7 @@ class MetricsLog:
         rows = []
         if resume_step and path.exists():
             rows = [r for r in map(json.loads, path.read_text().splitlines()) if r["step"] <= resume_step]
-        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        atomic.write_text(path, "".join(json.dumps(r) + "\n" for r in rows))
         self.rows = rows  # what a resumed run had logged
 
     def append(self, row: dict[str, Any]) -> None:
@@ -151,7 +152,7 @@ def train(
         lr = lr_at(step, cfg)
         for group in optimizer.param_groups:
             group["lr"] = lr
-        train_loss = _optimizer_step(fwd, optimizer, train_data, step, cfg, device, amp_dtype)
+        train_loss = train_step(fwd, optimizer, train_data, step, cfg, device, amp_dtype)
         step += 1
         tokens_seen += cfg.tokens_per_step
         bar.update(1)
@@ -183,8 +184,10 @@ def train(
     return result
 
 
-def _optimizer_step(model, optimizer, data: BatchSource, step: int, cfg: TrainConfig, device, amp_dtype) -> float:
-    """Accumulate gradients over cfg.grad_accum micro-batches, clip, step. Returns the mean loss."""
+def train_step(model, optimizer, data: BatchSource, step: int, cfg: TrainConfig, device, amp_dtype) -> float:
+    """One optimizer step of the training loop: accumulate gradients over cfg.grad_accum
+    micro-batches of `data` at `step`, clip, step, zero. Returns the mean loss.
+    Public so that the benchmarks (bench/) time exactly what `train` runs."""
     total = 0.0
     for micro in range(cfg.grad_accum):
         x, y, seg = _on_device(data.batch(step, micro), device)
@@ -206,12 +209,18 @@ def _on_device(batch: tuple, device) -> tuple:
 
 
 def _resume(model, optimizer, ckpt_path: Path, device) -> tuple[int, int]:
-    ckpt = ckpt_io.load_checkpoint(ckpt_path)
-    if ckpt.model_cfg != model.cfg:
-        raise ckpt_io.CheckpointError(f"{ckpt_path}: saved with a different model config; delete it or use the same sizes")
-    ckpt_io.load_weights(model, ckpt.path / "model.safetensors")
-    model.to(device)
-    ckpt_io.load_training_state(ckpt, optimizer)
+    """Continue a run from its checkpoint. A damaged one cannot be fixed by rerunning
+    (the rerun would find it again), so the message names the run folder to delete."""
+    try:
+        ckpt = ckpt_io.load_checkpoint(ckpt_path)
+        if ckpt.model_cfg != model.cfg:
+            raise ckpt_io.CheckpointError(f"{ckpt_path}: saved with a different model config")
+        ckpt_io.load_weights(model, ckpt.path / "model.safetensors")
+        model.to(device)
+        ckpt_io.load_training_state(ckpt, optimizer)
+    except ckpt_io.CheckpointError as err:
+        raise ckpt_io.CheckpointError(f"cannot resume the run in {ckpt_path.parent}: {err}; "
+                                      f"delete the folder {ckpt_path.parent} to start this run again from step 0") from None
     log.info("resumed from %s at step %d", ckpt_path, ckpt.step)
     return ckpt.step, int(ckpt.state.get("tokens_seen", 0))
 

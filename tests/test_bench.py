@@ -5,7 +5,7 @@ import torch
 from bench import common
 from bench.train_throughput import FixedBatches, HFAsForja
 from llm_core.config import ModelConfig, TrainConfig
-from llm_core.train import _optimizer_step, build_optimizer
+from llm_core.train import build_optimizer, train_step
 
 
 def test_both_models_take_a_training_step_through_the_loop():
@@ -16,6 +16,6 @@ def test_both_models_take_a_training_step_through_the_loop():
     losses = []
     for model in (ours, HFAsForja(hf)):
         opt = build_optimizer(model, train_cfg, torch.device("cpu"))
-        losses.append(_optimizer_step(model, opt, data, 0, train_cfg, torch.device("cpu"), None))
+        losses.append(train_step(model, opt, data, 0, train_cfg, torch.device("cpu"), None))
     # Same weights, same batch: the losses agree up to HF dropping each row's last target.
     assert abs(losses[0] - losses[1]) < 0.05, losses

@@ -1,4 +1,5 @@
-"""Chat format, data files and fine-tuning batches (llm_core.chat)."""
+"""Chat format (llm_core.chat), chat data files (llm_core.data.chat_files) and fine-tuning batches
+(llm_core.data.chat_batches)."""
 from __future__ import annotations
 
 import json
@@ -10,17 +11,15 @@ import torch
 from llm_core.chat import (
     decode_reply,
     CHAT_TEMPLATE_JINJA,
-    ChatBatches,
-    ChatFormatError,
-    ChatReadReport,
     ChatTokens,
     encode_chat,
     encode_conversations,
-    read_chat_file,
     render_chat,
     truncate_left,
 )
 from llm_core.config import ModelConfig
+from llm_core.data.chat_batches import ChatBatches
+from llm_core.data.chat_files import ChatFormatError, ChatReadReport, read_chat_file
 from llm_core.model import Transformer
 from llm_core.tokenizer import (
     ASSISTANT_ID,

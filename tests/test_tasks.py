@@ -1,5 +1,6 @@
-"""The built-in task suite: coverage, determinism, train/held-out separation,
-answers recomputed independently, chrF, scoring and formats."""
+"""The built-in task suite (llm_core.tasks): coverage, determinism, train/held-out
+separation, answers recomputed independently, chrF, scoring, formats, progress, and
+which stage depends on which of its modules."""
 from __future__ import annotations
 
 import itertools
@@ -10,9 +11,12 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from llm_core import tasks as T
 from llm_core.data.documents import Document
-from llm_core.tasks import TaskItem
+from llm_core.tasks.items import TASKS, TaskItem, as_messages, load_items, save_items
+from llm_core.tasks.makers import SENTENCE_TASKS, arithmetic_problems
+from llm_core.tasks.prompts import few_shot_prompt, select_shots
+from llm_core.tasks.scoring import chrf, extract_answer, normalize, score
+from llm_core.tasks.suite import build_suite
 
 # A small bilingual corpus: every combination of four parts is a sentence; the two
 # languages' lists are translations of each other, which also gives aligned "verses".
@@ -62,7 +66,8 @@ VERSE_BY_REF = {ref: (es, en) for ref, es, en in VERSES}
 def build(seed=3, n_train=60, n_heldout=16, docs=None, verses=VERSES, **kw):
     kw.setdefault("heldout_fraction", 0.3)
     kw.setdefault("check_lang", False)
-    return T.build_suite(_docs() if docs is None else docs, verses, seed, n_train, n_heldout, **kw)
+    kw.setdefault("progress", False)
+    return build_suite(_docs() if docs is None else docs, verses, seed, n_train, n_heldout, **kw)
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +83,7 @@ def test_at_least_six_tasks_in_both_languages(suite):
         for it in items:
             langs[it.task].add(it.lang)
         assert len(langs) >= 6
-        assert set(langs) == set(T.TASKS)
+        assert set(langs) == set(TASKS)
         assert all(v == {"es", "en"} for v in langs.values()), langs
 
 
@@ -86,15 +91,15 @@ def test_counts_per_task(suite):
     train = defaultdict(int)
     for it in suite.train:
         train[it.task] += 1
-    assert all(train[t] == 60 for t in T.TASKS), train
-    assert all(sum(1 for it in suite.heldout if it.task == t) == 16 for t in T.TASKS)
+    assert all(train[t] == 60 for t in TASKS), train
+    assert all(sum(1 for it in suite.heldout if it.task == t) == 16 for t in TASKS)
     c = suite.counts()
     assert sum(c["train"].values()) == len(suite.train) and c["heldout"]["count_words/es"] == 8
 
 
 def test_no_translate_without_verses():
     s = build(verses=None, n_train=10, n_heldout=4)
-    assert {it.task for it in s.train} == set(T.TASKS) - {"translate"}
+    assert {it.task for it in s.train} == set(TASKS) - {"translate"}
 
 
 def test_unknown_task_is_an_error():
@@ -121,7 +126,7 @@ def _pair(item):
 
 
 def test_train_and_heldout_never_share_an_item_or_a_source(suite):
-    for t in T.TASKS:
+    for t in TASKS:
         tr = [it.prompt for it in suite.train if it.task == t]
         ho = [it.prompt for it in suite.heldout if it.task == t]
         assert len(set(tr)) == len(tr) and len(set(ho)) == len(ho)  # deduplicated
@@ -129,7 +134,7 @@ def test_train_and_heldout_never_share_an_item_or_a_source(suite):
     ids = [it.id for it in suite.train + suite.heldout]
     assert len(set(ids)) == len(ids)
     # no source unit on both sides, across all tasks
-    sent_tasks = set(T.SENTENCE_TASKS)
+    sent_tasks = set(SENTENCE_TASKS)
     tr_sents = {it.source for it in suite.train if it.task in sent_tasks}
     ho_sents = {it.source for it in suite.heldout if it.task in sent_tasks}
     assert tr_sents and ho_sents and not tr_sents & ho_sents
@@ -185,7 +190,7 @@ def _check(it: TaskItem):
     elif it.task == "which_is_longer":
         a, b = re.findall(r'"([^"]+)"', it.prompt)
         assert abs(len(a) - len(b)) >= 2 and it.answer == f'"{max(a, b, key=len)}"'
-        assert T.score(it, max(a, b, key=len)) == 1.0  # the quotes are not needed to score
+        assert score(it, max(a, b, key=len)) == 1.0  # the quotes are not needed to score
         assert a in it.source.split() and b in it.source.split()
     elif it.task == "translate":
         es, en = VERSE_BY_REF[it.source]
@@ -202,11 +207,11 @@ def test_answers_are_correct(suite):
     for it in suite.train + suite.heldout:
         _check(it)
         assert it.answer and "\n" not in it.answer and "\n" not in it.prompt
-        assert T.score(it, it.answer) == 1.0
+        assert score(it, it.answer) == 1.0
 
 
 def test_arithmetic_problems_cover_small_numbers():
-    probs = list(T.arithmetic_problems(20))
+    probs = list(arithmetic_problems(20))
     assert all(r >= 0 and x <= 20 and y <= 20 for _, _, x, y, r in probs)
     assert len({(op, x, y) for _, op, x, y, _ in probs}) == len(probs)
     s = build(tasks=["arithmetic"], n_train=5000, n_heldout=5000)  # asks for more than there is
@@ -216,11 +221,11 @@ def test_arithmetic_problems_cover_small_numbers():
 def test_langid_check_drops_mislabelled_sentences():
     docs = _docs()[:40] + [Document("bad", "fake-es", "The old fisherman finds the blue book in the garden. "
                                     "The teacher paints the flowers every day.", {"lang": "es"})]
-    checked = T.build_suite(docs, None, 1, 400, 400, heldout_fraction=0.5, tasks=["count_words"], check_lang=True)
-    unchecked = T.build_suite(docs, None, 1, 400, 400, heldout_fraction=0.5, tasks=["count_words"],
+    checked = build_suite(docs, None, 1, 400, 400, heldout_fraction=0.5, tasks=["count_words"], check_lang=True)
+    unchecked = build_suite(docs, None, 1, 400, 400, heldout_fraction=0.5, tasks=["count_words"],
                               check_lang=False)
     bad = {"The old fisherman finds the blue book in the garden.", "The teacher paints the flowers every day."}
-    es_sources = lambda s: {it.source for it in s.train + s.heldout if it.lang == "es"}  # noqa: E731
+    es_sources = lambda s: {it.source for it in s.train + s.heldout if it.lang == "es"}
     assert bad <= es_sources(unchecked)
     assert not bad & es_sources(checked)
     assert len(es_sources(checked)) == len(es_sources(unchecked)) - 2
@@ -233,30 +238,13 @@ def test_logs_counts_per_task_and_language(caplog):
     assert "lang_id/en=" in text and "translate/es=" in text and "heldout" in text
 
 
-# ------------------------------------------------------------------ sentences
-
-def test_split_sentences_and_filter():
-    text = ("CHAPTER 4\nMrs. Jennings came to the house. She was\nvery kind!\n"
-            "-- Anónimo\n¿Dónde está el libro? Está en la mesa.\nSee /usr/bin for 3 files.")
-    sents = list(T.split_sentences(text))
-    assert sents == ["CHAPTER 4", "Mrs. Jennings came to the house.", "She was very kind!", "-- Anónimo",
-                     "¿Dónde está el libro?", "Está en la mesa.", "See /usr/bin for 3 files."]
-    clean = [s for s in sents if T.is_clean_sentence(s)]
-    assert clean == ["Mrs. Jennings came to the house.", "She was very kind!", "¿Dónde está el libro?",
-                     "Está en la mesa."]
-    assert list(T.split_sentences("¿Quién es? dijo él. Yo no. Vino J. Smith. So do I. Then Mrs. Bennet came.")) == [
-        "¿Quién es? dijo él.", "Yo no.", "Vino J. Smith.", "So do I.", "Then Mrs. Bennet came."]
-    assert not T.is_clean_sentence("He said, “Come here.")  # unbalanced quotes
-    assert not T.is_clean_sentence("THE LORD is good to all.")  # shouted
-
-
 # ---------------------------------------------------------------------- chrF
 
 def test_chrf_identical_and_disjoint():
-    assert T.chrf("El perro come pan.", "El perro come pan.") == pytest.approx(1.0)
-    assert T.chrf("ab", "ab") == pytest.approx(1.0)  # shorter than 6 characters
-    assert T.chrf("abc", "xyz") == 0.0
-    assert T.chrf("", "") == 1.0 and T.chrf("", "abc") == 0.0 and T.chrf("abc", "") == 0.0
+    assert chrf("El perro come pan.", "El perro come pan.") == pytest.approx(1.0)
+    assert chrf("ab", "ab") == pytest.approx(1.0)  # shorter than 6 characters
+    assert chrf("abc", "xyz") == 0.0
+    assert chrf("", "") == 1.0 and chrf("", "abc") == 0.0 and chrf("abc", "") == 0.0
 
 
 def test_chrf_by_hand():
@@ -264,14 +252,14 @@ def test_chrf_by_hand():
     #   n=1: P = 2/2, R = 2/3;  n=2: P = 1/1, R = 1/2;  n=3: hyp has none: P = 0, R = 0/1
     #   P = (1 + 1 + 0)/3 = 2/3, R = (2/3 + 1/2 + 0)/3 = 7/18
     #   F2 = 5 P R / (4 P + R) = (70/54) / (55/18) = 14/33
-    assert T.chrf("ab", "abc") == pytest.approx(14 / 33)
+    assert chrf("ab", "abc") == pytest.approx(14 / 33)
     # hyp "ac", ref "ab": n=1 P = R = 1/2, n=2 P = R = 0 -> P = R = 1/4 -> F = 1/4
-    assert T.chrf("ac", "ab") == pytest.approx(0.25)
+    assert chrf("ac", "ab") == pytest.approx(0.25)
     # whitespace is not part of the n-grams; case is
-    assert T.chrf("a b", "ab") == pytest.approx(1.0)
-    assert T.chrf("AB", "ab") == 0.0
+    assert chrf("a b", "ab") == pytest.approx(1.0)
+    assert chrf("AB", "ab") == 0.0
     # recall weighs more than precision (beta = 2): a longer hypothesis beats a shorter one
-    assert T.chrf("abcd", "abc") > T.chrf("ab", "abc")
+    assert chrf("abcd", "abc") > chrf("ab", "abc")
 
 
 # -------------------------------------------------------------- scoring, formats
@@ -283,57 +271,57 @@ def _item(task="lang_id", answer="Spanish", prompt="Which language is this sente
 def test_score_normalisation():
     it = _item()
     for pred in ("Spanish", "  spanish. ", "SPANISH!", '"Spanish"', "Spanish\n"):
-        assert T.score(it, pred) == 1.0, pred
+        assert score(it, pred) == 1.0, pred
     for pred in ("English", "Spanish language", "", "Span ish"):
-        assert T.score(it, pred) == 0.0, pred
-    assert T.score(_item("count_words", "8"), "8.") == 1.0
-    assert T.score(_item("reverse_words", "c b a"), "C  b a") == 1.0
-    assert T.score(_item("lang_id", "inglés", lang="es"), "ingles") == 0.0  # accents count
+        assert score(it, pred) == 0.0, pred
+    assert score(_item("count_words", "8"), "8.") == 1.0
+    assert score(_item("reverse_words", "c b a"), "C  b a") == 1.0
+    assert score(_item("lang_id", "inglés", lang="es"), "ingles") == 0.0  # accents count
     tr = _item("translate", "El perro come.", "Translate to Spanish: The dog eats.")
-    assert T.score(tr, " El perro come. ") == pytest.approx(1.0)
-    assert 0.0 < T.score(tr, "El perro") < 1.0
-    assert T.normalize("  ¿Sí?  ") == "¿sí"
+    assert score(tr, " El perro come. ") == pytest.approx(1.0)
+    assert 0.0 < score(tr, "El perro") < 1.0
+    assert normalize("  ¿Sí?  ") == "¿sí"
 
 
 def test_few_shot_prompt_and_extract_answer():
     shots = [_item("arithmetic", "5", "What is 2 plus 3?"), _item("arithmetic", "1", "What is 4 minus 3?")]
     target = _item("arithmetic", "9", "What is 4 plus 5?")
-    assert T.few_shot_prompt(shots, target) == (
+    assert few_shot_prompt(shots, target) == (
         "Q: What is 2 plus 3?\nA: 5\n\nQ: What is 4 minus 3?\nA: 1\n\nQ: What is 4 plus 5?\nA:")
-    assert T.few_shot_prompt([], target) == "Q: What is 4 plus 5?\nA:"
-    assert T.extract_answer(" 9\n\nQ: What is 1 plus 1?\nA: 2") == "9"
-    assert T.extract_answer("\n  nueve  \nmás") == "nueve"
-    assert T.extract_answer("") == ""
+    assert few_shot_prompt([], target) == "Q: What is 4 plus 5?\nA:"
+    assert extract_answer(" 9\n\nQ: What is 1 plus 1?\nA: 2") == "9"
+    assert extract_answer("\n  nueve  \nmás") == "nueve"
+    assert extract_answer("") == ""
 
 
 def test_select_shots(suite):
     target = next(it for it in suite.heldout if it.task == "count_words" and it.lang == "es")
-    shots = T.select_shots(suite.train, target, 3, seed=1)
+    shots = select_shots(suite.train, target, 3, seed=1)
     assert len(shots) == 3 and all(s.task == target.task and s.lang == "es" for s in shots)
-    assert shots == T.select_shots(list(reversed(suite.train)), target, 3, seed=1)
-    assert T.select_shots(suite.train, target, 0) == []
-    text = T.few_shot_prompt(shots, target)
+    assert shots == select_shots(list(reversed(suite.train)), target, 3, seed=1)
+    assert select_shots(suite.train, target, 0) == []
+    text = few_shot_prompt(shots, target)
     assert text.count("Q: Cuenta las palabras:") == 4 and text.endswith("\nA:")
 
 
 def test_as_messages():
     it = _item()
-    assert T.as_messages(it) == [{"role": "user", "content": it.prompt}, {"role": "assistant", "content": "Spanish"}]
+    assert as_messages(it) == [{"role": "user", "content": it.prompt}, {"role": "assistant", "content": "Spanish"}]
 
 
 def test_save_and_load_round_trip(suite, tmp_path):
     path = tmp_path / "tasks" / "heldout.jsonl"
-    assert T.save_items(path, suite.heldout) == len(suite.heldout)
-    assert T.load_items(path) == suite.heldout
+    assert save_items(path, suite.heldout) == len(suite.heldout)
+    assert load_items(path) == suite.heldout
     first = json.loads(path.read_text(encoding="utf-8").splitlines()[0])
     assert set(first) == {"task", "lang", "prompt", "answer", "id", "source"}
     bad = tmp_path / "bad.jsonl"
     bad.write_text(path.read_text(encoding="utf-8").splitlines()[0] + '\n{"task": "x"}\n', encoding="utf-8")
     with pytest.raises(ValueError, match=r"bad.jsonl:2: missing"):
-        T.load_items(bad)
+        load_items(bad)
     bad.write_text("not json\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"bad.jsonl:1: not valid JSON"):
-        T.load_items(bad)
+        load_items(bad)
 
 
 def test_train_counts_per_task_and_heldout_unchanged(suite):
@@ -351,3 +339,28 @@ def test_train_counts_per_task_and_heldout_unchanged(suite):
         build(n_train={"repet": 5})
     with pytest.raises(ValueError, match="integers >= 0"):
         build(n_train={"repeat": -1})
+
+
+# ------------------------------------------------------------ progress, layout
+
+def test_progress_goes_to_stderr_and_changes_nothing(suite, capsys):
+    shown = build(progress=True)
+    err = capsys.readouterr().err
+    assert "task suite: documents" in err and "task suite: selecting" in err
+    assert shown.train == suite.train and shown.heldout == suite.heldout
+
+
+def test_finetune_does_not_depend_on_scoring_nor_evaluate_on_the_makers():
+    """A stage's DVC deps are its import closure: a change to scoring must not rerun
+    fine-tuning, and a change to how items are made must not rerun evaluation
+    directly (it reruns fine-tuning, whose task files evaluation reads)."""
+    from test_dvc_deps import import_closure
+
+    def closure(module):
+        return {str(f).split("/llm_core/", 1)[-1] for f in import_closure(module) if "/llm_core/" in str(f)}
+
+    finetune, evaluate = closure("flows.finetune"), closure("flows.evaluate")
+    assert {"tasks/__init__.py", "tasks/items.py", "tasks/suite.py", "tasks/makers.py", "data/sentences.py"} <= finetune
+    assert not {"tasks/scoring.py", "tasks/prompts.py"} & finetune
+    assert {"tasks/items.py", "tasks/scoring.py", "tasks/prompts.py"} <= evaluate
+    assert not {"tasks/suite.py", "tasks/makers.py", "data/sentences.py"} & evaluate

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
 import time
 import unicodedata
@@ -40,7 +39,10 @@ from typing import Any, Callable, Collection, Iterable, Mapping, NamedTuple
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..atomic import AtomicFile
+
 from ..config import ConfigError
+from ..ledger import Ledger
 from . import langid
 from .dedup import DedupResult, Duplicate, SidecarWriter, excerpt, find_duplicates, sidecar_path
 from .documents import SCHEMA, Document, read_shard
@@ -484,30 +486,55 @@ _PIPELINE: tuple[tuple[str, Callable[[Document, CleanConfig], Outcome]], ...] = 
 
 @dataclass
 class FilterStats:
-    docs_dropped: int = 0
+    """What one filter did: the documents it dropped, a `Ledger` of them by reason,
+    plus the documents it changed and the characters it took off both. Its
+    examples (dropped and changed) are bounded in all by the `limit` each call
+    passes (`CleanConfig.examples_per_filter`), not per reason."""
+
     docs_changed: int = 0
     chars_removed: int = 0  # may be negative for a filter that lengthens text (<email> for a@b.cd)
-    reasons: dict[str, int] = field(default_factory=dict)
-    examples: list[dict[str, Any]] = field(default_factory=list)
+    ledger: Ledger = field(default_factory=lambda: Ledger(per_reason=None))
+
+    @property
+    def docs_dropped(self) -> int:
+        return self.ledger.total
+
+    @property
+    def reasons(self) -> dict[str, int]:
+        return self.ledger.reasons()
+
+    @property
+    def examples(self) -> list[dict[str, Any]]:
+        return self.ledger.examples
 
     def dropped(self, doc: Document, reason: str, why: str, limit: int) -> None:
-        self.docs_dropped += 1
         self.chars_removed += len(doc.text)
-        self.reasons[reason] = self.reasons.get(reason, 0) + 1
-        self._example(limit, id=doc.id, excerpt=excerpt(doc.text), why=f"{reason}: {why}")
+        self.ledger.max_examples = limit
+        self.ledger.skip(reason, example={"id": doc.id, "excerpt": excerpt(doc.text), "why": f"{reason}: {why}"})
 
     def changed(self, doc: Document, new_text: str, why: str, excerpt_: str, limit: int) -> None:
         self.docs_changed += 1
         self.chars_removed += len(doc.text) - len(new_text)
-        self._example(limit, id=doc.id, excerpt=excerpt_, why=why)
+        self.ledger.max_examples = limit
+        self.ledger.example(None, {"id": doc.id, "excerpt": excerpt_, "why": why})
 
-    def _example(self, limit: int, **example: Any) -> None:
-        if len(self.examples) < limit:
-            self.examples.append(example)
+    def merge(self, other: FilterStats, limit: int) -> None:
+        """Add `other`'s figures; examples in order, `limit` in all."""
+        self.docs_changed += other.docs_changed
+        self.chars_removed += other.chars_removed
+        self.ledger.max_examples = limit
+        self.ledger.merge(other.ledger)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"docs_dropped": self.docs_dropped, "docs_changed": self.docs_changed,
-                "chars_removed": self.chars_removed, "reasons": dict(self.reasons), "examples": list(self.examples)}
+        led = self.ledger.to_dict()
+        return {"docs_dropped": led["skipped"], "docs_changed": self.docs_changed,
+                "chars_removed": self.chars_removed, "reasons": led["reasons"], "examples": led["examples"]}
+
+    @classmethod
+    def from_dict(cls, fd: Mapping[str, Any]) -> FilterStats:
+        """What `to_dict` wrote (docs_dropped is the sum of the reasons)."""
+        return cls(fd.get("docs_changed", 0), fd.get("chars_removed", 0),
+                   Ledger.from_dict(fd, per_reason=None))
 
 
 @dataclass
@@ -557,8 +584,7 @@ class ShardStats:
         d = copy.deepcopy(dict(d))
         s = cls(**{k: v for k, v in d.items() if k in known and k != "filters"})
         for name, fd in (d.get("filters") or {}).items():
-            keys = ("docs_dropped", "docs_changed", "chars_removed", "reasons", "examples")
-            s.filters[name] = FilterStats(**{k: fd[k] for k in keys if k in fd})
+            s.filters[name] = FilterStats.from_dict(fd)
         return s
 
 
@@ -589,11 +615,9 @@ def merge_stats(stats: Iterable[ShardStats | Mapping[str, Any]], examples_per_fi
 
 
 def _merge_filter(into: dict[str, Any], fd: Mapping[str, Any], limit: int) -> None:
-    for k in ("docs_dropped", "docs_changed", "chars_removed"):
-        into[k] += fd.get(k, 0)
-    for reason, n in fd.get("reasons", {}).items():
-        into["reasons"][reason] = into["reasons"].get(reason, 0) + n
-    into["examples"] = (into["examples"] + list(fd.get("examples", [])))[:limit]
+    total = FilterStats.from_dict(into)
+    total.merge(FilterStats.from_dict(fd), limit)
+    into.update(total.to_dict())
 
 
 def check_identity(stats: ShardStats | Mapping[str, Any]) -> None:
@@ -639,8 +663,8 @@ class _ShardOut:
 
     def __init__(self, path: Path, batch: int):
         self.path, self.batch = path, batch
-        self.tmp = Path(str(path) + ".tmp")
-        self.writer = pq.ParquetWriter(self.tmp, SCHEMA, compression="zstd")
+        self.out = AtomicFile(path)
+        self.writer = pq.ParquetWriter(self.out.file, SCHEMA, compression="zstd")
         self.rows: list[Document] = []
 
     def write(self, doc: Document) -> None:
@@ -656,11 +680,11 @@ class _ShardOut:
     def close(self) -> None:
         self.flush()
         self.writer.close()
-        os.replace(self.tmp, self.path)
+        self.out.commit()
 
     def abort(self) -> None:
         self.writer.close()
-        self.tmp.unlink(missing_ok=True)
+        self.out.discard()
 
 
 def _table(docs: list[Document]) -> pa.Table:

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator
 
+from ..atomic import swap_in, write_json
+from ..ledger import Ledger
 from . import readers
 
 log = logging.getLogger("llm_core.data.default_corpus")
@@ -128,9 +130,18 @@ class SourceStats:
     bytes: int = 0
     seconds: float = 0.0
     capped: bool = False
-    skipped: Counter = field(default_factory=Counter)  # reason -> units skipped
-    skipped_chars: Counter = field(default_factory=Counter)  # reason -> characters in them
+    ledger: Ledger = field(default_factory=lambda: Ledger(per_reason=0))  # units skipped by reason, their chars
     notes: Counter = field(default_factory=Counter)  # things kept but worth knowing
+
+    @property
+    def skipped(self) -> Counter:
+        """reason -> units skipped."""
+        return self.ledger.counts
+
+    @property
+    def skipped_chars(self) -> Counter:
+        """reason -> characters in them."""
+        return self.ledger.sizes
 
 
 class CollectReport:
@@ -152,9 +163,7 @@ class CollectReport:
         s.bytes += len(text.encode("utf-8"))
 
     def skip(self, source: Source | str, reason: str, n: int = 1, chars: int = 0) -> None:
-        s = self.source_stats(source)
-        s.skipped[reason] += n
-        s.skipped_chars[reason] += chars
+        self.source_stats(source).ledger.skip(reason, n, size=chars)
 
     def note(self, source: Source | str, what: str, n: int = 1) -> None:
         self.source_stats(source).notes[what] += n
@@ -288,9 +297,8 @@ def fetch_packages(names, cache_dir: str | Path = DEFAULT_CACHE, timeout: float 
                 shutil.rmtree(staging, ignore_errors=True)
                 raise CorpusUnavailable(name, f"`dpkg-deb -x {deb.name}` failed (exit {unpack.returncode})",
                                         _tail(unpack.stderr))
-            (staging / INFO_FILE).write_text(json.dumps(info, indent=2))
-            shutil.rmtree(target, ignore_errors=True)  # a partial tree from an older, interrupted run
-            os.replace(staging, target)
+            write_json(staging / INFO_FILE, info)
+            swap_in(staging, target)  # replaces a partial tree from an older, interrupted run
         log.info("fetched %s %s (%.1f MB .deb) into %s in %.1fs", name, info["version"],
                  info["deb_bytes"] / 1e6, target, time.perf_counter() - start)
         out[name] = target

@@ -1,5 +1,10 @@
 """Batch sources for the training loop.
 
+`BatchSource` and `EvalSource` are what `train.train` reads; `TokenWindows`
+serves pre-training from a token file. Fine-tuning's source, `ChatBatches`,
+is in `chat_batches` (its own file, so that the pretrain stage does not depend
+on the chat template).
+
 A batch is a pure function of (step, micro-batch index): no iterator state to
 save, so a resumed run reads exactly the batches the interrupted one would
 have, and a distributed run can give each rank its own slice by `rank`.
@@ -12,6 +17,8 @@ import numpy as np
 import torch
 
 from .tokens import TokenFile
+
+IGNORE_INDEX = -100  # a target the loss skips (the model's cross_entropy ignore_index)
 
 
 class BatchSource(Protocol):

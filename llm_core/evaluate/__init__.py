@@ -1,0 +1,11 @@
+"""Evaluation: what the evaluate stage measures, one module per kind of figure.
+
+- `lm`: language-model quality on a token file (loss, perplexity, bits per byte),
+  beside what gzip, bz2 and xz reach on the same text.
+- `accuracy`: held-out task accuracy, the base model prompted with k examples
+  (few-shot) against the chat model asked directly (0-shot, chat template).
+- `samples`: generations, answers to fixed prompts and the share of generated
+  words that occur in the training corpus.
+
+This file imports nothing, so that importing one of them does not load the others.
+"""
