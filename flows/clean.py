@@ -15,20 +15,15 @@ from pathlib import Path
 
 from prefect import flow, task
 
-from llm_core.config import from_dict
 from llm_core.data.clean import CleanConfig, apply_drops, check_identity, clean_shard, find_duplicates, merge_stats
 from llm_core.data.dedup import sidecar_path
 from llm_core.data.documents import shard_paths
+from llm_core.params.clean import CleanParams
 
-from .common import log, write_json, fresh_dir, load_params, params_path, setup_logging, stage_timer, task_runner, write_metrics, write_report
+from .common import fresh_dir, gather, log, run_stage, stage_params, stage_timer, task_runner, write_json, write_metrics, write_report
 
 IN = Path("data/collect/shards")
 OUT = Path("data/clean")
-
-
-def clean_config() -> CleanConfig:
-    p = {k: v for k, v in load_params("clean").items() if k != "task_runner"}
-    return from_dict(CleanConfig, p, where=f"{params_path()}: clean")
 
 
 @task(name="clean-shard")
@@ -43,17 +38,18 @@ def pass3(shard: Path, out: Path, drops, base: dict, examples: int) -> dict:
 
 @flow(name="clean", log_prints=True)
 def clean_flow() -> dict:
-    cfg = clean_config()
+    params: CleanParams = stage_params("clean")
+    cfg = params.filters()
     inputs = shard_paths(IN)
     with stage_timer("clean") as timer:
         fresh_dir(OUT)
         stage1, final = fresh_dir(OUT / "pass1"), fresh_dir(OUT / "shards")
         firsts = [pass1.submit(s, stage1 / s.name, cfg) for s in inputs]
-        base = [f.result() for f in firsts]
+        base = gather(firsts, "clean: filter")
         drops = find_duplicates([sidecar_path(stage1 / s.name) for s in inputs], cfg)
         lasts = [pass3.submit(stage1 / s.name, final / s.name, drops, b, cfg.examples_per_filter)
                  for s, b in zip(inputs, base)]
-        summary = merge_stats([f.result() for f in lasts], cfg.examples_per_filter)
+        summary = merge_stats(gather(lasts, "clean: drop duplicates"), cfg.examples_per_filter)
         check_identity(summary)
         shutil.rmtree(stage1)
     summary["seconds"] = timer["seconds"]
@@ -94,8 +90,8 @@ def clean_report(s: dict) -> str:
 
 
 def main() -> None:
-    setup_logging()
-    clean_flow.with_options(task_runner=task_runner(load_params("clean").get("task_runner")))()
+    run_stage("clean", lambda: stage_params("clean"),
+              lambda: clean_flow.with_options(task_runner=task_runner(stage_params("clean").task_runner))())
 
 
 if __name__ == "__main__":

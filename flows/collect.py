@@ -8,34 +8,15 @@ metrics/collect.json and reports/collect.md.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
-
 from prefect import flow, task
 
-from llm_core.config import ConfigError, from_dict
-from llm_core.data.collect import collect_source, merge_summaries
-from llm_core.data.sources import SourceError, SourceSpec
+from llm_core.data.collect import collect_source, merge_summaries, write_aligned_verses
+from llm_core.data.sources import SUFFIXES, SourceError, SourceSpec, source_files
+from llm_core.params.collect import CollectParams
 
-from .common import log, write_json, check_keys, fresh_dir, load_params, params_path, setup_logging, stage_timer, task_runner, write_metrics, write_report
+from .common import fresh_dir, gather, log, params_path, run_stage, stage_params, stage_timer, task_runner, write_json, write_metrics, write_report
 
 OUT = Path("data/collect")
-KEYS = {"sources", "on_error", "shard_docs", "cache_dir", "task_runner"}
-
-
-def parse_sources(raw: Any) -> list[SourceSpec]:
-    if not isinstance(raw, list) or not raw:
-        raise ConfigError(f"{params_path()}: collect.sources must be a non-empty list of sources")
-    specs = []
-    for i, item in enumerate(raw):
-        where = f"{params_path()}: collect.sources[{i}]"
-        try:
-            specs.append(from_dict(SourceSpec, item, where=where))
-        except SourceError as err:
-            raise ConfigError(f"{where}: {err}") from None
-    labels = [s.label for s in specs]
-    if dup := {n for n in labels if labels.count(n) > 1}:
-        raise ConfigError(f"{params_path()}: collect.sources: two sources are named {sorted(dup)}; give each a distinct 'name'")
-    return specs
 
 
 @task(name="collect-source")
@@ -43,22 +24,23 @@ def collect_one(spec: SourceSpec, out_dir: Path, cache_dir: Path, on_error: str,
     return collect_source(spec, out_dir, cache_dir, on_error, shard_docs)
 
 
+@task(name="aligned-verses")
+def verses(out: Path, cache_dir: Path) -> int | None:
+    return write_aligned_verses(out, cache_dir)
+
+
 @flow(name="collect", log_prints=True)
 def collect_flow() -> dict:
-    p = load_params("collect")
-    check_keys("collect", p, KEYS)
-    specs = parse_sources(p.get("sources"))
-    on_error = p.get("on_error", "skip")
-    if on_error not in ("skip", "error"):
-        raise ConfigError(f"{params_path()}: collect.on_error must be 'skip' or 'error', got {on_error!r}")
-    cache = Path(p.get("cache_dir", "data/cache"))
+    cfg: CollectParams = stage_params("collect")
     with stage_timer("collect") as timer:
         shards = fresh_dir(OUT / "shards")
-        futures = [collect_one.submit(s, shards, cache, on_error, int(p.get("shard_docs", 5000))) for s in specs]
-        summary = merge_summaries([f.result() for f in futures])
+        futures = [collect_one.submit(s, shards, Path(cfg.cache_dir), cfg.on_error, cfg.shard_docs) for s in cfg.sources]
+        summary = merge_summaries(gather(futures, "collect: sources", unit="source"))
+        # after the sources: the default corpus may be fetching the same packages
+        summary["aligned_verses"] = verses(OUT / "aligned_verses.jsonl", Path(cfg.cache_dir))
     summary["seconds"] = timer["seconds"]
     write_json(OUT / "summary.json", summary)
-    log.info("read %s; wrote %d documents to %s", [s.label for s in specs], summary["documents"], OUT / "shards")
+    log.info("read %s; wrote %d documents to %s", [s.label for s in cfg.sources], summary["documents"], OUT / "shards")
     write_metrics("collect", collect_metrics(summary))
     write_report("collect", collect_report(summary))
     return summary
@@ -66,15 +48,21 @@ def collect_flow() -> dict:
 
 def collect_metrics(s: dict) -> dict:
     m = {"documents": s["documents"], "chars": s["chars"], "bytes": s["bytes"], "skipped": s["skipped"],
-         "seconds": s["seconds"]}
+         "aligned_verses": s["aligned_verses"] or 0, "seconds": s["seconds"]}
     for lang, row in sorted(s["languages"].items()):
         m[f"{lang}_documents"], m[f"{lang}_bytes"] = row["documents"], row["bytes"]
     return m
 
 
+def aligned_line(n: int | None) -> str:
+    if n is None:
+        return "No aligned Bible verses (the Debian packages are not available here): fine-tuning has no translate task."
+    return f"{n:,} aligned Spanish-English Bible verse pairs (RV1909 and KJV) for fine-tuning's translate task."
+
+
 def collect_report(s: dict) -> str:
     lines = ["# Collect", "", f"{s['documents']:,} documents, {s['chars']:,} characters, {s['bytes']:,} bytes "
-             f"in {len(s['shards'])} shards ({s['seconds']}s).", "",
+             f"in {len(s['shards'])} shards ({s['seconds']}s).", "", aligned_line(s["aligned_verses"]), "",
              "| source | lang | documents | characters | bytes | skipped |", "| --- | --- | ---: | ---: | ---: | ---: |"]
     for name, r in s["sources"].items():
         skipped = sum(v["units"] for v in r["skipped"].values())
@@ -91,10 +79,21 @@ def collect_report(s: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def check() -> CollectParams:
+    """Every param, and that every local source names files that exist, before any work."""
+    cfg: CollectParams = stage_params("collect")
+    for i, spec in enumerate(cfg.sources):
+        if spec.kind in SUFFIXES:
+            try:
+                source_files(spec)
+            except SourceError as err:
+                raise SourceError(f"{params_path()}: collect.sources[{i}] ({spec.label}): {err}") from None
+    return cfg
+
+
 def main() -> None:
-    setup_logging()
-    p = load_params("collect")
-    collect_flow.with_options(task_runner=task_runner(p.get("task_runner")))()
+    run_stage("collect", check,
+              lambda: collect_flow.with_options(task_runner=task_runner(stage_params("collect").task_runner))())
 
 
 if __name__ == "__main__":

@@ -5,18 +5,22 @@ to the working directory; FORJA_PARAMS points elsewhere for tests.
 """
 from __future__ import annotations
 
+import csv
 import json
 import logging
 import os
 import shutil
+import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import yaml
 
+from llm_core import atomic, plots
 from llm_core.config import ConfigError
+from llm_core.params import load_section
 
 log = logging.getLogger("forja.flows")
 
@@ -25,32 +29,27 @@ def params_path() -> Path:
     return Path(os.environ.get("FORJA_PARAMS", "params.yaml"))
 
 
-def load_params(section: str) -> dict[str, Any]:
-    """One top-level section of params.yaml, checked to be a mapping."""
+def read_params() -> dict[str, Any]:
+    """params.yaml as a dict of sections; a missing or broken file is one sentence."""
     path = params_path()
     if not path.exists():
-        raise FileNotFoundError(f"{path}: params file not found (run from the project root)")
+        raise ConfigError(f"{path}: params file not found (run from the project root)")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as err:
         raise ConfigError(f"{path}: not valid YAML ({err})") from None
-    if section not in data:
-        raise ConfigError(f"{path}: no section {section!r}; it has {', '.join(data) or 'nothing'}")
-    value = data[section]
-    if not isinstance(value, dict):
-        raise ConfigError(f"{path}: section {section!r} must be a mapping, got {type(value).__name__}")
-    return value
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected sections (collect, clean, ...), got {type(data).__name__}")
+    return data
 
 
-def check_keys(section: str, values: dict[str, Any], allowed: set[str]) -> None:
-    """Unknown keys are errors: a typo must not silently fall back to a default."""
-    for key in values:
-        if key not in allowed:
-            raise ConfigError(f"{params_path()}: unknown key {section}.{key}; valid keys: {', '.join(sorted(allowed))}")
+def stage_params(section: str) -> Any:
+    """The typed, checked config of one params.yaml section (llm_core.params)."""
+    return load_section(section, read_params(), where=str(params_path()))
 
 
 def fresh_dir(path: str | Path) -> Path:
-    """A stage owns its output folder: clear it so no stale file survives a rerun."""
+    """A scratch folder a stage rebuilds from nothing on every run."""
     path = Path(path)
     shutil.rmtree(path, ignore_errors=True)
     path.mkdir(parents=True)
@@ -68,40 +67,40 @@ def without_timing(data):
 
 
 def write_json(path: str | Path, data: Any) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(without_timing(data), indent=2, ensure_ascii=False, sort_keys=True) + "\n")
-    return path
+    """A data output: timing keys left out, so an unchanged result is unchanged bytes."""
+    return atomic.write_json(path, without_timing(data))
 
 
-def write_loss_csv(run: Path, out: Path, columns: list[str]) -> list[dict]:
-    """The training loop's metrics.jsonl as a CSV for `dvc plots`; returns the rows.
-    Rows without an evaluation leave val_loss empty."""
-    import csv
-
+def write_loss_csv(run: Path, out: Path, columns: list[str], title: str, x: str = "step") -> list[dict]:
+    """The training loop's metrics.jsonl as a CSV for `dvc plots` and, beside it, the
+    same curves as an SVG anyone can open offline; returns the rows. Rows without an
+    evaluation leave val_loss empty."""
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-    fmt = {"train_loss": "{:.4f}", "val_loss": "{:.4f}", "lr": "{:.6g}"}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(columns)
-        for r in rows:
-            w.writerow(["" if r.get(c) is None else fmt.get(c, "{}").format(r[c]) for c in columns])
+    write_csv(out, columns, [[r.get(c) for c in columns] for r in rows])
+    svg = plots.loss_curve_svg(rows, x, ["train_loss", "val_loss"], title, "tokens seen" if x == "tokens" else "step",
+                               "cross-entropy (nats/token)", lr="lr", labels={"train_loss": "train", "val_loss": "validation"})
+    plots.write_svg(out.with_suffix(".svg"), svg)
     return rows
 
 
+def write_csv(out: Path, columns: list[str], rows: list[list[Any]]) -> Path:
+    """A curve or table for `dvc plots`; None is an empty cell, losses keep 4 decimals."""
+    fmt = {"train_loss": "{:.4f}", "val_loss": "{:.4f}", "lr": "{:.6g}"}
+    with atomic.atomic_open(out, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(columns)
+        for row in rows:
+            w.writerow(["" if v is None else fmt.get(c, "{}").format(v) for c, v in zip(columns, row)])
+    return Path(out)
+
+
 def write_metrics(stage: str, metrics: dict[str, Any]) -> Path:
-    path = Path("metrics") / f"{stage}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
-    return path
+    return atomic.write_json(Path("metrics") / f"{stage}.json", metrics)
 
 
 def write_report(stage: str, markdown: str, artifact: bool = True) -> Path:
     """The stage's report for people: a file, and the same text as a Prefect artifact."""
-    path = Path("reports") / f"{stage}.md"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(markdown)
+    path = atomic.write_text(Path("reports") / f"{stage}.md", markdown)
     if artifact:
         try:
             from prefect.artifacts import create_markdown_artifact
@@ -110,6 +109,19 @@ def write_report(stage: str, markdown: str, artifact: bool = True) -> Path:
         except Exception as err:  # outside a flow run there is nowhere to publish; the file is enough
             log.debug("no Prefect artifact for %s: %s", stage, err)
     return path
+
+
+def gather(futures: list, desc: str, unit: str = "shard") -> list:
+    """The futures' results in submission order, with a progress bar (stderr) as they
+    finish: a stage mapping over shards shows how far it is and its rate."""
+    from tqdm import tqdm
+
+    with tqdm(total=len(futures), desc=desc, unit=unit, dynamic_ncols=True, disable=not futures) as bar:
+        out = []
+        for f in futures:
+            out.append(f.result())
+            bar.update(1)
+    return out
 
 
 @contextmanager
@@ -123,16 +135,19 @@ def stage_timer(stage: str) -> Iterator[dict[str, float]]:
     log.info("%s: finished in %.1fs", stage, info["seconds"])
 
 
-def task_runner(kind: str | None, workers: int | None = None):
+def task_runner(kind: str, workers: int | None = None):
     """`threads` (default) runs tasks in this process; `dask` on a Dask cluster
     (a LocalCluster, or the scheduler named by FORJA_DASK_ADDRESS)."""
-    kind = kind or "threads"
     if kind == "threads":
         from prefect.task_runners import ThreadPoolTaskRunner
 
         return ThreadPoolTaskRunner(max_workers=workers or os.cpu_count())
     if kind == "dask":
-        from prefect_dask import DaskTaskRunner
+        try:
+            from prefect_dask import DaskTaskRunner
+        except ImportError:
+            raise ConfigError(f"{params_path()}: task_runner: dask needs the dask extra "
+                              "(pip install -e '.[dask]'; `make test` installs it)") from None
 
         address = os.environ.get("FORJA_DASK_ADDRESS")
         if address:
@@ -142,9 +157,81 @@ def task_runner(kind: str | None, workers: int | None = None):
     raise ConfigError(f"{params_path()}: task_runner must be 'threads' or 'dask', got {kind!r}")
 
 
-def setup_logging() -> None:
-    """INFO lines from the library and the stages. Prefect attaches its console
-    and API handlers to these loggers (PREFECT_LOGGING_EXTRA_LOGGERS)."""
+LOGS = Path("logs")
+
+
+def setup_logging(stage: str | None = None) -> Path | None:
+    """INFO lines from the library and the stages on the console (Prefect attaches its
+    console and API handlers to these loggers: PREFECT_LOGGING_EXTRA_LOGGERS); with a
+    stage, every line and every traceback also goes to logs/<stage>.log, and the
+    console shows errors without tracebacks."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for name in ("llm_core", "forja"):
         logging.getLogger(name).setLevel(logging.INFO)
+    if stage is None:
+        return None
+    root = logging.getLogger()
+    for handler in root.handlers:
+        if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
+            handler.setFormatter(_ShortFormatter(handler.formatter))
+    LOGS.mkdir(exist_ok=True)
+    path = LOGS / f"{stage}.log"
+    file = logging.FileHandler(path, mode="w", encoding="utf-8")
+    file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(file)
+    return path
+
+
+class _ShortFormatter(logging.Formatter):
+    """Formats a record as the wrapped formatter does, minus any traceback: the
+    console gets one line per problem, the log file keeps the details."""
+
+    def __init__(self, inner: logging.Formatter | None):
+        super().__init__()
+        self.inner = inner or logging.Formatter()
+
+    def format(self, record: logging.LogRecord) -> str:
+        short = logging.makeLogRecord(record.__dict__)
+        short.exc_info, short.exc_text, short.stack_info = None, None, None
+        message = short.getMessage()
+        if "Traceback (most recent call last)" in message:
+            message = message.split("Traceback (most recent call last)")[0].rstrip(" :\n")
+        short.msg, short.args = message, None
+        return self.inner.format(short)
+
+
+def run_stage(stage: str, check: Callable[[], Any], flow: Callable[[], Any]) -> None:
+    """The entry point of `python -m flows.<stage>`: check every param first (outside
+    Prefect, so a bad key is one sentence, not a flow run), then run the flow. Any
+    failure ends with one sentence on stderr that names the stage; the traceback is
+    in logs/<stage>.log. Exit status: 0 done, 1 failed, 130 interrupted."""
+    log_file = setup_logging(stage)
+    try:
+        check()
+        flow()
+    except KeyboardInterrupt:
+        print(f"forja {stage}: interrupted", file=sys.stderr)
+        sys.exit(130)
+    except Exception as err:  # the one place a stage's error becomes a sentence
+        logging.getLogger("forja.flows").debug("%s failed", stage, exc_info=True)
+        _log_traceback(log_file)
+        print(f"forja {stage} failed: {describe(err)} (details: {log_file})", file=sys.stderr)
+        sys.exit(1)
+
+
+def _log_traceback(log_file: Path | None) -> None:
+    if log_file is not None:
+        import traceback
+
+        with open(log_file, "a", encoding="utf-8") as f:
+            traceback.print_exc(file=f)
+
+
+# Errors whose message is written for a user: shown as they are.
+_USER_ERRORS = (ConfigError, FileNotFoundError, PermissionError, ValueError)
+
+
+def describe(err: BaseException) -> str:
+    if isinstance(err, _USER_ERRORS):
+        return str(err) or type(err).__name__
+    return f"unexpected {type(err).__name__}: {err}. This is a bug in forja; please report it with the log file"

@@ -19,85 +19,91 @@ from pathlib import Path
 
 from prefect import flow, task
 
-from llm_core.chat import ChatBatches, ChatReadReport, encode_conversations, read_chat_file
-from llm_core.checkpoint import load_model, save_checkpoint
-from llm_core.config import TrainConfig, from_dict, to_dict
+from llm_core.atomic import atomic_dir
+from llm_core.chat import encode_conversations
+from llm_core.checkpoint import load_checkpoint, load_model, save_checkpoint
+from llm_core.config import to_dict
 from llm_core.data import chat_corpus
-from llm_core.data.default_corpus import aligned_verses
+from llm_core.data.chat_batches import ChatBatches
+from llm_core.data.chat_files import ChatReadReport, read_chat_file
+from llm_core.data.collect import read_aligned_verses
 from llm_core.data.documents import read_shards
-from llm_core.lora import LoRAConfig, apply_lora, merge_lora, trainable_parameters
-from llm_core.tasks import as_messages, build_suite, save_items
+from llm_core.lora import apply_lora, merge_lora, trainable_parameters
+from llm_core.params.finetune import ChatFile, ConversationParams, FinetuneParams, TaskParams
+from llm_core.tasks.items import as_messages, save_items
+from llm_core.tasks.suite import build_suite
 from llm_core.tokenizer import Tokenizer
 from llm_core.train import train
 
-from .common import write_loss_csv, check_keys, fresh_dir, load_params, log, params_path, setup_logging, stage_timer, write_metrics, write_report
+from .common import log, params_path, run_stage, stage_params, stage_timer, write_loss_csv, write_metrics, write_report
 
 BASE = Path("models/base")
 OUT = Path("models/chat")
 DATA = Path("data/finetune")
 RUNS = Path("data/cache/finetune")
-KEYS = {"method", "lora", "tasks", "conversations", "files", "on_error", "train", "val_every", "pack"}
+VERSES = Path("data/collect/aligned_verses.jsonl")
 
 
-def build_tasks(p: dict) -> dict:
-    check_keys("finetune.tasks", p, {"seed", "n_train_per_task", "n_heldout_per_task"})
-    verses = aligned_verses(Path(load_params("collect").get("cache_dir", "data/cache")) / "packages")
-    n_train = p.get("n_train_per_task", 600)
+def settings() -> FinetuneParams:
+    """Every setting the stage reads, checked before any work, with the one fact it
+    needs from the base model: that an example fits its context."""
+    cfg: FinetuneParams = stage_params("finetune")
     try:
-        suite = build_suite(read_shards("data/clean/shards"), verses, int(p.get("seed", 7)),
-                            n_train if isinstance(n_train, dict) else int(n_train), int(p.get("n_heldout_per_task", 50)))
+        cfg.check_context(load_checkpoint(BASE).model_cfg.max_seq_len)
+    except ValueError as err:
+        raise ValueError(f"{params_path()}: finetune.{err}") from None
+    return cfg
+
+
+def build_tasks(p: TaskParams, out: Path) -> dict:
+    verses = read_aligned_verses(VERSES)  # None: no translate task (collect says why)
+    try:
+        suite = build_suite(read_shards("data/clean/shards"), verses, p.seed, p.n_train_per_task, p.n_heldout_per_task)
     except ValueError as e:
         raise ValueError(f"{params_path()}: finetune.tasks: {e}") from None
-    save_items(DATA / "tasks_train.jsonl", suite.train)
-    save_items(DATA / "tasks_heldout.jsonl", suite.heldout)
+    save_items(out / "tasks_train.jsonl", suite.train)
+    save_items(out / "tasks_heldout.jsonl", suite.heldout)
     return {"train": [as_messages(i) for i in suite.train], "counts": suite.counts()}
 
 
-def conversations(p: dict, files: list, on_error: str) -> tuple[list, dict]:
-    check_keys("finetune.conversations", p, {"chatterbot_es", "chatterbot_en", "chitchat_max"})
+def conversations(p: ConversationParams, files: tuple[ChatFile, ...], on_error: str) -> tuple[list, dict]:
     counts: Counter = Counter()
     convs = []
-    for lang in ("es", "en"):
-        if p.get(f"chatterbot_{lang}", True):
+    for lang, wanted in (("es", p.chatterbot_es), ("en", p.chatterbot_en)):
+        if wanted:
             convs += list(chat_corpus.chatterbot(lang, counts))
-    if int(p.get("chitchat_max", 1000)) > 0:
-        convs += list(chat_corpus.chitchat(int(p.get("chitchat_max", 1000)), counts))
+    if p.chitchat_max > 0:
+        convs += list(chat_corpus.chitchat(p.chitchat_max, counts))
     report = ChatReadReport()
-    for i, f in enumerate(files):
-        spec = f if isinstance(f, dict) else {"path": f}
-        check_keys(f"finetune.files[{i}]", spec, {"path", "format"})
-        convs += read_chat_file(spec["path"], spec.get("format", "auto"), on_error=on_error, report=report)
+    for f in files:
+        convs += read_chat_file(f.path, f.format, on_error=on_error, report=report)
     return convs, {"sources": dict(counts), "files": report.as_dict()}
 
 
 @task(name="fine-tune")
-def fine_tune(p: dict, examples: list, val: list) -> dict:
-    cfg = from_dict(TrainConfig, p.get("train"), where=f"{params_path()}: finetune.train")
+def fine_tune(p: FinetuneParams, examples: list, val: list) -> dict:
+    cfg = p.train
     model, base = load_model(BASE)
-    method = p.get("method", "full")
-    if method not in ("full", "lora"):
-        raise ValueError(f"{params_path()}: finetune.method must be 'full' or 'lora', got {method!r}")
-    lora = from_dict(LoRAConfig, p.get("lora"), where=f"{params_path()}: finetune.lora") if method == "lora" else None
-    if lora is not None:
-        apply_lora(model, lora)
+    if p.method == "lora":
+        apply_lora(model, p.lora)
     trainable, total = trainable_parameters(model)
-    pack = bool(p.get("pack", True))
-    data = ChatBatches(examples, cfg.seq_len, cfg.batch_size, seed=cfg.seed, grad_accum=cfg.grad_accum, pack=pack)
-    held = ChatBatches(val, cfg.seq_len, cfg.batch_size, seed=cfg.seed, max_eval_batches=cfg.eval_batches, pack=pack)
+    data = ChatBatches(examples, cfg.seq_len, cfg.batch_size, seed=cfg.seed, grad_accum=cfg.grad_accum, pack=p.pack)
+    held = ChatBatches(val, cfg.seq_len, cfg.batch_size, seed=cfg.seed, max_eval_batches=cfg.eval_batches, pack=p.pack)
     log.info("%d examples in %.0f rows per epoch (%s); %.2f epochs in %d steps", len(examples),
-             data.rows_in_epoch(0), "packed" if pack else "one per row", cfg.max_steps / data.steps_per_epoch, cfg.max_steps)
+             data.rows_in_epoch(0), "packed" if p.pack else "one per row", cfg.max_steps / data.steps_per_epoch, cfg.max_steps)
     # The run folder (and so what a rerun resumes) is tied to the exact base weights and examples.
     weights = hashlib.sha256((BASE / "model.safetensors").read_bytes()).hexdigest()
-    key = json.dumps([to_dict(cfg), method, p.get("lora"), pack, weights, data.fingerprint()], sort_keys=True)
+    lora = to_dict(p.lora) if p.method == "lora" else None
+    key = json.dumps([to_dict(cfg), p.method, lora, p.pack, weights, data.fingerprint()], sort_keys=True)
     run = RUNS / hashlib.sha256(key.encode()).hexdigest()[:12]
-    log.info("finetune (%s): %d examples, %d trainable of %d parameters, run folder %s", method, len(examples), trainable, total, run)
+    log.info("finetune (%s): %d examples, %d trainable of %d parameters, run folder %s", p.method, len(examples), trainable, total, run)
     result = train(model, cfg, data, held, out_dir=run, tokenizer_path=base.tokenizer_path, extra_state={"stage": "finetune"})
-    if lora is not None:
+    if p.method == "lora":
         merge_lora(model)  # plain Llama weights again: export and evaluation need no adapters
-    state = {"step": result.steps, "tokens_seen": result.tokens_seen, "stage": "finetune", "method": method}
+    state = {"step": result.steps, "tokens_seen": result.tokens_seen, "stage": "finetune", "method": p.method}
     save_checkpoint(OUT, model, None, state, base.tokenizer_path)
-    write_loss_csv(run, Path("plots/finetune/loss.csv"), ["step", "train_loss", "val_loss", "lr"])
-    return {"method": method, "packed": pack, "epochs": round(cfg.max_steps / data.steps_per_epoch, 2), "steps": result.steps, "train_loss": round(result.train_loss, 4),
+    write_loss_csv(run, Path("plots/finetune/loss.csv"), ["step", "train_loss", "val_loss", "lr"], "Fine-tuning loss")
+    return {"method": p.method, "packed": p.pack, "epochs": round(cfg.max_steps / data.steps_per_epoch, 2), "steps": result.steps, "train_loss": round(result.train_loss, 4),
             "val_loss": round(result.val_loss, 4) if result.val_loss is not None else None,
             "trainable_parameters": trainable, "train_seconds": round(result.seconds, 1),
             "resumed_from_step": result.resumed_from}
@@ -105,19 +111,16 @@ def fine_tune(p: dict, examples: list, val: list) -> dict:
 
 @flow(name="finetune", log_prints=True)
 def finetune_flow() -> dict:
-    p = load_params("finetune")
-    check_keys("finetune", p, KEYS)
-    seq_len = int((p.get("train") or {}).get("seq_len", 256))
+    cfg = settings()
     with stage_timer("finetune") as timer:
-        fresh_dir(DATA)
-        tasks = build_tasks(p.get("tasks") or {})
-        convs, sources = conversations(p.get("conversations") or {}, p.get("files") or [], p.get("on_error", "skip"))
+        with atomic_dir(DATA) as data_dir:  # the previous task files stay until the new ones are whole
+            tasks = build_tasks(cfg.tasks, data_dir)
+        convs, sources = conversations(cfg.conversations, cfg.files, cfg.on_error)
         tok = Tokenizer.load(BASE / "tokenizer.model")
-        examples, stats = encode_conversations(tok, tasks["train"] + convs, max_len=seq_len + 1)
-        every = int(p.get("val_every", 50))  # every n-th example is held out for validation loss
-        train_ex = [e for i, e in enumerate(examples) if i % every]
-        val_ex = [e for i, e in enumerate(examples) if not i % every]
-        result = fine_tune(p, train_ex, val_ex)
+        examples, stats = encode_conversations(tok, tasks["train"] + convs, max_len=cfg.train.seq_len + 1)
+        train_ex = [e for i, e in enumerate(examples) if i % cfg.val_every]
+        val_ex = [e for i, e in enumerate(examples) if not i % cfg.val_every]
+        result = fine_tune(cfg, train_ex, val_ex)
     metrics = {**result, **{f"examples_{k}": v for k, v in stats.as_dict().items()}, "seconds": timer["seconds"],
                "task_items_train": len(tasks["train"]), "conversations": len(convs)}
     write_metrics("finetune", metrics)
@@ -130,6 +133,7 @@ def report(m: dict, sources: dict, counts: dict) -> str:
     packing = "several examples packed per row" if m["packed"] else "one example per row"
     lines = ["# Finetune", "", f"Method: {m['method']}; {m['steps']} steps ({m['epochs']} epochs, {packing}); "
              f"final train loss {m['train_loss']}, validation loss {m['val_loss']}.", "",
+             "![Loss against steps](../plots/finetune/loss.svg)", "",
              f"{m['examples_examples']:,} examples ({m['examples_truncated']:,} truncated from the left to fit the context, "
              f"{m['examples_dropped_no_loss']:,} dropped with no assistant token left); "
              f"{m['examples_loss_tokens']:,} of {m['examples_tokens']:,} tokens carry loss.", "", "## Sources", ""]
@@ -141,8 +145,7 @@ def report(m: dict, sources: dict, counts: dict) -> str:
 
 
 def main() -> None:
-    setup_logging()
-    finetune_flow()
+    run_stage("finetune", settings, finetune_flow)
 
 
 if __name__ == "__main__":

@@ -17,35 +17,22 @@ from pathlib import Path
 
 from prefect import flow, task
 
-from llm_core.config import ModelConfig, SampleConfig, TrainConfig, from_dict, to_dict
+from llm_core.atomic import atomic_dir, write_text
+from llm_core.config import ModelConfig, SampleConfig, TrainConfig, to_dict
 from llm_core.data.loader import TokenWindows
 from llm_core.data.tokens import TokenFile
 from llm_core.model import Transformer
+from llm_core.params.pretrain import PretrainParams, PromptSamples
 from llm_core.sample import generate
 from llm_core.tokenizer import Tokenizer
 from llm_core.train import train
 
-from .common import write_loss_csv, check_keys, load_params, log, params_path, setup_logging, stage_timer, write_metrics, write_report
+from .common import log, run_stage, stage_params, stage_timer, write_loss_csv, write_metrics, write_report
 
 TOKENS = Path("data/tokenize")
 TOKENIZER = Path("data/tokenizer/tokenizer.model")
 RUNS = Path("data/cache/pretrain")
 OUT = Path("models/base")
-KEYS = {"model", "train", "samples"}
-SAMPLE_KEYS = {"prompts", "max_new_tokens", "temperature", "top_k", "seed"}
-
-
-def configs(p: dict, vocab_size: int) -> tuple[ModelConfig, TrainConfig, dict]:
-    where = f"{params_path()}: pretrain"
-    if "vocab_size" in (p.get("model") or {}):
-        raise ValueError(f"{where}.model.vocab_size: leave it out; it comes from the tokenizer ({vocab_size})")
-    model = from_dict(ModelConfig, {**(p.get("model") or {}), "vocab_size": vocab_size}, where=f"{where}.model")
-    train_cfg = from_dict(TrainConfig, p.get("train"), where=f"{where}.train")
-    samples = p.get("samples") or {}
-    check_keys("pretrain.samples", samples, SAMPLE_KEYS)
-    if train_cfg.seq_len > model.max_seq_len:
-        raise ValueError(f"{where}.train.seq_len ({train_cfg.seq_len}) exceeds model.max_seq_len ({model.max_seq_len})")
-    return model, train_cfg, samples
 
 
 def run_dir(model: ModelConfig, train_cfg: TrainConfig, train_meta: dict) -> Path:
@@ -55,27 +42,33 @@ def run_dir(model: ModelConfig, train_cfg: TrainConfig, train_meta: dict) -> Pat
 
 
 class SampleWriter:
-    """At each evaluation, continue the fixed prompts: how the text improves is the story."""
+    """At each evaluation, continue the fixed prompts: how the text improves is the story.
 
-    def __init__(self, tokenizer: Tokenizer, cfg: dict, path: Path):
+    A resumed run evaluates again at steps it had reached before the crash; rows of
+    this step or later are replaced, so each step's samples appear once."""
+
+    def __init__(self, tokenizer: Tokenizer, cfg: PromptSamples, path: Path):
         self.tok, self.path = tokenizer, path
-        self.prompts = list(cfg.get("prompts") or [])
-        self.cfg = SampleConfig(max_new_tokens=int(cfg.get("max_new_tokens", 40)), temperature=float(cfg.get("temperature", 0.8)),
-                                top_k=int(cfg.get("top_k", 40)), seed=int(cfg.get("seed", 0)))
+        self.prompts = list(cfg.prompts)
+        self.cfg: SampleConfig = cfg.sample_config()
 
     def __call__(self, event: str, info: dict) -> None:
         if event != "eval" or not self.prompts:
             return
-        with open(self.path, "a") as f:
-            for prompt in self.prompts:
-                ids = self.tok.encode(prompt, bos=True)
-                out = generate(info["model"], ids, self.cfg, stop_ids=[self.tok.bos_id, self.tok.eos_id])
-                row = {"step": info["step"], "tokens": info["tokens"], "prompt": prompt, "text": self.tok.decode(out.ids)}
-                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        rows = [r for r in read_samples(self.path) if r["step"] < info["step"]]
+        for prompt in self.prompts:
+            ids = self.tok.encode(prompt, bos=True)
+            out = generate(info["model"], ids, self.cfg, stop_ids=[self.tok.bos_id, self.tok.eos_id])
+            rows.append({"step": info["step"], "tokens": info["tokens"], "prompt": prompt, "text": self.tok.decode(out.ids)})
+        write_text(self.path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+
+
+def read_samples(path: Path) -> list[dict]:
+    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
 
 
 @task(name="train-base-model")
-def train_base(model_cfg: ModelConfig, train_cfg: TrainConfig, samples: dict, run: Path) -> dict:
+def train_base(model_cfg: ModelConfig, train_cfg: TrainConfig, samples: PromptSamples, run: Path) -> dict:
     tok = Tokenizer.load(TOKENIZER)
     train_tokens, val_tokens = TokenFile(TOKENS / "train.bin"), TokenFile(TOKENS / "val.bin")
     run.mkdir(parents=True, exist_ok=True)
@@ -100,32 +93,28 @@ def train_base(model_cfg: ModelConfig, train_cfg: TrainConfig, samples: dict, ru
 
 
 def publish(run: Path) -> None:
-    """Copy the final checkpoint to models/base, without the optimizer state."""
-    tmp = OUT.with_name(OUT.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    shutil.copytree(run / "checkpoint", tmp, ignore=shutil.ignore_patterns("trainer.safetensors"))
-    if (run / "samples.jsonl").exists():
-        shutil.copy(run / "samples.jsonl", tmp / "samples.jsonl")
-    shutil.rmtree(OUT, ignore_errors=True)
-    tmp.rename(OUT)
+    """Copy the final checkpoint to models/base, without the optimizer state. The
+    folder is swapped in whole: a crash leaves the previous base model, never none."""
+    with atomic_dir(OUT) as tmp:
+        shutil.copytree(run / "checkpoint", tmp, dirs_exist_ok=True, ignore=shutil.ignore_patterns("trainer.safetensors"))
+        if (run / "samples.jsonl").exists():
+            shutil.copy(run / "samples.jsonl", tmp / "samples.jsonl")
 
 
 @flow(name="pretrain", log_prints=True)
 def pretrain_flow() -> dict:
-    p = load_params("pretrain")
-    check_keys("pretrain", p, KEYS)
-    vocab = Tokenizer.load(TOKENIZER).vocab_size
-    model_cfg, train_cfg, samples = configs(p, vocab)
-    run = run_dir(model_cfg, train_cfg, TokenFile(TOKENS / "train.bin").meta)
+    cfg: PretrainParams = stage_params("pretrain")
+    model_cfg = cfg.with_vocab(Tokenizer.load(TOKENIZER).vocab_size)
+    run = run_dir(model_cfg, cfg.train, TokenFile(TOKENS / "train.bin").meta)
     with stage_timer("pretrain") as timer:
-        metrics = train_base(model_cfg, train_cfg, samples, run)
+        metrics = train_base(model_cfg, cfg.train, cfg.samples, run)
         publish(run)
-        rows = write_loss_csv(run, Path("plots/pretrain/loss.csv"), ["step", "tokens", "train_loss", "val_loss", "lr"])
+        rows = write_loss_csv(run, Path("plots/pretrain/loss.csv"), ["step", "tokens", "train_loss", "val_loss", "lr"],
+                              "Pre-training loss", x="tokens")
     speeds = [r["tokens_per_s"] for r in rows if "tokens_per_s" in r]
     metrics.update(seconds=timer["seconds"], tokens_per_s=round(sorted(speeds)[len(speeds) // 2]) if speeds else 0)
     write_metrics("pretrain", metrics)
-    sample_rows = [json.loads(x) for x in (run / "samples.jsonl").read_text().splitlines()] if (run / "samples.jsonl").exists() else []
-    write_report("pretrain", report(metrics, sample_rows))
+    write_report("pretrain", report(metrics, read_samples(run / "samples.jsonl")))
     log.info("read %s; wrote %s, metrics/pretrain.json, plots/pretrain/loss.csv", TOKENS, OUT)
     return metrics
 
@@ -133,7 +122,8 @@ def pretrain_flow() -> dict:
 def report(m: dict, samples: list[dict]) -> str:
     lines = ["# Pretrain", "", f"{m['parameters']:,} parameters, {m['steps']:,} steps, {m['tokens_seen']:,} tokens seen "
              f"in {m['train_seconds']}s ({m['tokens_per_s']:,} tokens/s).", "",
-             f"Final train loss {m['train_loss']}, validation loss {m['val_loss']}.", "", "## Samples as training went on", ""]
+             f"Final train loss {m['train_loss']}, validation loss {m['val_loss']}.", "",
+             "![Loss against tokens seen](../plots/pretrain/loss.svg)", "", "## Samples as training went on", ""]
     for step in sorted({s["step"] for s in samples}):
         lines.append(f"### step {step}")
         lines += [f"- **{s['prompt']}**{s['text']}".replace("\n", " ⏎ ") for s in samples if s["step"] == step]
@@ -142,8 +132,7 @@ def report(m: dict, samples: list[dict]) -> str:
 
 
 def main() -> None:
-    setup_logging()
-    pretrain_flow()
+    run_stage("pretrain", lambda: stage_params("pretrain"), pretrain_flow)
 
 
 if __name__ == "__main__":

@@ -14,15 +14,15 @@ from prefect import flow, task
 
 from llm_core.data.documents import shard_paths
 from llm_core.data.tokenize import concat_token_files, encode_shard
+from llm_core.params.split import SplitParams
+from llm_core.params.tokenize import TokenizeParams
 from llm_core.tokenizer import Tokenizer
 
-from .common import log, check_keys, fresh_dir, load_params, setup_logging, stage_timer, task_runner, write_metrics, write_report
-from .tokenizer import SPLIT_KEYS
+from .common import fresh_dir, gather, log, run_stage, stage_params, stage_timer, task_runner, write_metrics, write_report
 
 SHARDS = Path("data/clean/shards")
 TOKENIZER = Path("data/tokenizer/tokenizer.model")
 OUT = Path("data/tokenize")
-KEYS = {"task_runner", "batch_docs"}
 
 
 @task(name="encode-shard")
@@ -32,16 +32,14 @@ def encode(shard: Path, parts: Path, seed: int, val_fraction: float, batch_docs:
 
 @flow(name="tokenize", log_prints=True)
 def tokenize_flow() -> dict:
-    p, split = load_params("tokenize"), load_params("split")
-    check_keys("tokenize", p, KEYS)
-    check_keys("split", split, SPLIT_KEYS)
+    p: TokenizeParams = stage_params("tokenize")
+    split: SplitParams = stage_params("split")
     shards = shard_paths(SHARDS)
     vocab = Tokenizer.load(TOKENIZER).vocab_size
     with stage_timer("tokenize") as timer:
         parts = fresh_dir(OUT / "parts")
-        futures = [encode.submit(s, parts, split["seed"], split["val_fraction"], int(p.get("batch_docs", 256))) for s in shards]
-        for f in futures:
-            f.result()
+        futures = [encode.submit(s, parts, split.seed, split.val_fraction, p.batch_docs) for s in shards]
+        gather(futures, "tokenize: encode")
         metas = {}
         for name in ("train", "val"):
             files = [parts / f"{s.stem}.{name}.bin" for s in shards]
@@ -64,8 +62,8 @@ def report(metas: dict) -> str:
 
 
 def main() -> None:
-    setup_logging()
-    tokenize_flow.with_options(task_runner=task_runner(load_params("tokenize").get("task_runner")))()
+    run_stage("tokenize", lambda: (stage_params("tokenize"), stage_params("split")),
+              lambda: tokenize_flow.with_options(task_runner=task_runner(stage_params("tokenize").task_runner))())
 
 
 if __name__ == "__main__":

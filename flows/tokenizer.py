@@ -18,34 +18,35 @@ from llm_core.data.documents import read_shards
 from llm_core.data.tokenize import sample_texts, split_of
 from llm_core.tokenizer import Tokenizer, train_tokenizer
 
-from .common import log, check_keys, fresh_dir, load_params, setup_logging, stage_timer, write_metrics, write_report
+from llm_core.atomic import atomic_dir
+from llm_core.params.split import SplitParams
+from llm_core.params.tokenizer import TokenizerParams
+
+from .common import log, run_stage, stage_params, stage_timer, write_metrics, write_report
 
 SHARDS = Path("data/clean/shards")
 OUT = Path("data/tokenizer")
-KEYS = {"vocab_size", "sample_bytes", "character_coverage", "heldout_docs"}
-SPLIT_KEYS = {"seed", "val_fraction"}  # shared with the tokenize stage
 
 
 @task(name="train-tokenizer")
-def train(p: dict, split: dict) -> Path:
-    budget = int(p["sample_bytes"])
+def train(p: TokenizerParams, split: SplitParams, out: Path) -> Path:
+    budget = p.sample_bytes
     total = json.loads((SHARDS.parent / "summary.json").read_text())["chars_out"]
     # A little over the budget's share, so the cap (not the hash) decides the size.
     fraction = min(1.0, 1.1 * budget / max(1, total))
-    texts = sample_texts(read_shards(SHARDS), split["seed"], split["val_fraction"], budget, fraction=fraction)
-    tok = train_tokenizer(texts, OUT / "tokenizer", vocab_size=int(p["vocab_size"]),
-                          character_coverage=float(p.get("character_coverage", 0.9995)))
+    texts = sample_texts(read_shards(SHARDS), split.seed, split.val_fraction, budget, fraction=fraction)
+    tok = train_tokenizer(texts, out / "tokenizer", vocab_size=p.vocab_size, character_coverage=p.character_coverage)
     return Path(tok.path)
 
 
 @task(name="measure-tokenizer")
-def measure(model_path: Path, split: dict, heldout_docs: int) -> tuple[dict, list]:
+def measure(model_path: Path, split: SplitParams, heldout_docs: int) -> tuple[dict, list]:
     """Bytes per token per language on held-out (validation) documents."""
     tok = Tokenizer.load(model_path)
     texts: dict[str, list[str]] = defaultdict(list)
     for d in read_shards(SHARDS):
         lang = d.meta.get("lang", "?")
-        if split_of(d.id, split["seed"], split["val_fraction"]) == "val" and len(texts[lang]) < heldout_docs:
+        if split_of(d.id, split.seed, split.val_fraction) == "val" and len(texts[lang]) < heldout_docs:
             texts[lang].append(d.text)
     metrics = {"vocab_size": tok.vocab_size}
     for lang, docs in sorted(texts.items()):
@@ -57,13 +58,12 @@ def measure(model_path: Path, split: dict, heldout_docs: int) -> tuple[dict, lis
 
 @flow(name="tokenizer", log_prints=True)
 def tokenizer_flow() -> dict:
-    p, split = load_params("tokenizer"), load_params("split")
-    check_keys("tokenizer", p, KEYS)
-    check_keys("split", split, SPLIT_KEYS)
+    p: TokenizerParams = stage_params("tokenizer")
+    split: SplitParams = stage_params("split")
     with stage_timer("tokenizer") as timer:
-        fresh_dir(OUT)
-        model_path = train(p, split)
-        metrics, samples = measure(model_path, split, int(p.get("heldout_docs", 200)))
+        with atomic_dir(OUT) as tmp:  # the previous tokenizer stays until the new one is measured
+            metrics, samples = measure(train(p, split, tmp), split, p.heldout_docs)
+        model_path = OUT / "tokenizer.model"
     metrics["seconds"] = timer["seconds"]
     log.info("wrote %s (vocab %d); bytes per token: %s", model_path, metrics["vocab_size"],
              {k: v for k, v in metrics.items() if k.startswith("bytes_per_token")})
@@ -84,8 +84,7 @@ def report(metrics: dict, samples: list) -> str:
 
 
 def main() -> None:
-    setup_logging()
-    tokenizer_flow()
+    run_stage("tokenizer", lambda: (stage_params("tokenizer"), stage_params("split")), tokenizer_flow)
 
 
 if __name__ == "__main__":

@@ -100,15 +100,30 @@ def project(tmp_path_factory, prefect_api):
         shutil.copytree(REPO / pkg, root / pkg, ignore=shutil.ignore_patterns("__pycache__"))
     (root / "params.yaml").write_text(yaml.safe_dump(PARAMS))
     _corpus(root)
+    audit = tmp_path_factory.mktemp("audit")  # what each stage reads (tests/audit/sitecustomize.py)
     env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "PREFECT_API_URL": prefect_api,
-           "PYTHONPATH": str(root), "DVC_NO_ANALYTICS": "1", **GIT_IDENTITY}
+           "PYTHONPATH": f"{REPO / 'tests' / 'audit'}:{root}", "FORJA_AUDIT_DIR": str(audit),
+           "DVC_NO_ANALYTICS": "1", **GIT_IDENTITY}
     run = lambda *cmd: subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=600)  # noqa: E731
     for cmd in (["git", "init", "-q"], [str(BIN / "dvc"), "init", "-q"],
                 [str(BIN / "dvc"), "config", "core.analytics", "false"]):
         assert run(*cmd).returncode == 0
     out = run(str(BIN / "dvc"), "repro")  # every stage
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    return root, run, out.stdout
+    reads = {stage: _reads(audit, stage, root) for stage in yaml.safe_load((root / "dvc.yaml").read_text())["stages"]}
+    env.pop("FORJA_AUDIT_DIR")
+    return root, run, out.stdout, reads
+
+
+def _reads(audit: Path, stage: str, root: Path) -> set[str]:
+    """Paths inside the project that the stage's process read (files and folder listings)."""
+    paths = set()
+    for f in audit.glob(f"{stage}-*.txt"):
+        for line in f.read_text().splitlines():
+            p = Path(line)
+            if p.is_relative_to(root):
+                paths.add(str(p.relative_to(root)))
+    return paths
 
 
 def _json(path: Path) -> dict:
@@ -116,7 +131,7 @@ def _json(path: Path) -> dict:
 
 
 def test_every_stage_wrote_its_outputs(project):
-    root, _, log = project
+    root, _, log, _ = project
     for stage in ("collect", "clean", "tokenizer", "tokenize", "pretrain", "finetune", "evaluate", "export"):
         assert f"Running stage '{stage}'" in log
         assert (root / "metrics" / f"{stage}.json").exists() and (root / "reports" / f"{stage}.md").exists()
@@ -209,7 +224,7 @@ def test_dvc_exp_run_tries_a_pretrain_variant_and_exp_show_compares(project):
     import csv
     import io
 
-    root, run, _ = project
+    root, run, _, _ = project
     for cmd in (["git", "add", "-A"], ["git", "commit", "-qm", "baseline"]):
         out = run(*cmd)
         assert out.returncode == 0, out.stdout + out.stderr
@@ -228,10 +243,51 @@ def test_dvc_exp_run_tries_a_pretrain_variant_and_exp_show_compares(project):
     assert int(col(rows["wider"], "parameters")) > int(col(baseline, "parameters"))  # metrics/pretrain.json
 
 
+def test_every_file_a_stage_reads_is_a_dep(project):
+    """What each stage's process really opened or listed inside the project is covered
+    by its deps, its own outputs, its params, its code (tests/test_dvc_deps.py), the
+    user's own files (fingerprinted by the inputs stage) or its run cache."""
+    root, _, _, reads = project
+    stages = yaml.safe_load((root / "dvc.yaml").read_text())["stages"]
+    user = {"corpus", "rows.jsonl", "chat.jsonl"}  # named in params: the inputs stage's business
+    for stage, paths in reads.items():
+        assert paths, f"no reads recorded for {stage}: the audit hook did not run"
+        spec = stages[stage]
+        outs = [next(iter(o)) if isinstance(o, dict) else o for o in spec.get("outs", []) + spec.get("metrics", [])]
+        allowed = spec.get("deps", []) + outs + [o + ".tmp" for o in outs]  # an output is built beside itself
+        allowed += ["params.yaml", "flows", "llm_core", "logs", "data/cache"]
+        fingerprinted = stage == "inputs" or any(d.startswith("data/inputs/") for d in spec.get("deps", []))
+        allowed += sorted(user) if fingerprinted else []
+        loose = sorted(p for p in paths if p not in (".", "data", "models", "plots", "reports", "metrics")
+                       and not any(p == a or p.startswith(a.rstrip("/") + "/") for a in allowed))
+        assert not loose, f"dvc.yaml: stage {stage} reads {loose} without declaring them as deps"
+
+
+def test_editing_a_users_file_reruns_exactly_the_stages_that_read_it(project):
+    """The inputs stage fingerprints the files named in params; `dvc repro` (or `dvc repro
+    inputs` before `dvc status`) then sees an edit to one of them."""
+    root, run, _, _ = project
+    text = (root / "corpus" / "es-01.txt").read_text()
+    (root / "corpus" / "es-01.txt").write_text(text + " Y llovió.")
+    real = run(str(BIN / "dvc"), "repro", "collect")
+    assert real.returncode == 0 and "Running stage 'collect'" in real.stdout, real.stdout[-2000:] + real.stderr[-2000:]
+    (root / "corpus" / "es-01.txt").write_text(text)  # back: collect writes the same bytes as before
+    assert "Running stage 'collect'" in run(str(BIN / "dvc"), "repro", "collect").stdout
+    chat = (root / "chat.jsonl").read_text()
+    (root / "chat.jsonl").write_text(chat + chat.splitlines()[0] + "\n")
+    assert run(str(BIN / "dvc"), "repro", "inputs").returncode == 0
+    changed = json.loads(run(str(BIN / "dvc"), "status", "--json", "finetune").stdout)
+    assert "finetune" in changed and "collect" not in changed, changed
+    (root / "chat.jsonl").write_text(chat)  # as it was: finetune is up to date again
+    assert run(str(BIN / "dvc"), "repro", "inputs").returncode == 0
+    assert "finetune" not in json.loads(run(str(BIN / "dvc"), "status", "--json", "finetune").stdout)
+
+
 def test_rerun_is_a_no_op_and_clean_params_rerun_only_downstream(project):
-    root, run, _ = project
+    root, run, _, _ = project
     again = run(str(BIN / "dvc"), "repro", "tokenize")
-    assert again.returncode == 0 and "Running stage" not in again.stdout
+    ran = [line for line in again.stdout.splitlines() if "Running stage" in line]
+    assert again.returncode == 0 and ran == ["Running stage 'inputs':"], again.stdout  # only the fingerprints
     params = yaml.safe_load((root / "params.yaml").read_text())
     params["clean"]["languages"] = ["es", "en", "fr"]  # the French file now stays: clean's output changes
     (root / "params.yaml").write_text(yaml.safe_dump(params))
@@ -245,7 +301,7 @@ def test_rerun_is_a_no_op_and_clean_params_rerun_only_downstream(project):
 
 
 def test_dask_runner_writes_the_same_bytes(project, prefect_api, tmp_path):
-    root, run, _ = project
+    root, run, _, _ = project
     params = yaml.safe_load((root / "params.yaml").read_text())
     del params["clean"]["languages"]  # back to the defaults
     (root / "params.yaml").write_text(yaml.safe_dump(params))
@@ -308,3 +364,24 @@ def test_pretrain_stage_resumes_after_sigkill(project, prefect_api, tmp_path):
     assert again.returncode == 0, again.stderr[-2000:]
     assert f"at step {killed_at}" in again.stdout + again.stderr  # "resumed from ... at step N"
     assert (root / "models/base/model.safetensors").read_bytes() == reference
+
+
+def test_a_failure_inside_a_flow_ends_in_one_sentence(project, prefect_api, tmp_path):
+    """A bad record under on_error: error stops collect inside a Prefect task: the
+    console gets no traceback and one last line naming the stage and the file;
+    the traceback is in logs/collect.log."""
+    root = project[0]
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["collect"]["on_error"] = "error"
+    params["collect"]["sources"] = [{**s, "path": str(root / s["path"])} for s in params["collect"]["sources"]
+                                    if s["name"] == "rows"]  # run elsewhere: root's outputs stay as they are
+    path = tmp_path / "params-strict.yaml"
+    path.write_text(yaml.safe_dump(params))
+    out = subprocess.run([sys.executable, "-m", "flows.collect"], cwd=tmp_path, capture_output=True, text=True,
+                         env={**os.environ, "FORJA_PARAMS": str(path), "PYTHONPATH": str(root),
+                              "PREFECT_API_URL": prefect_api}, timeout=300)
+    shown = out.stdout + out.stderr
+    assert out.returncode == 1 and "Traceback" not in shown, shown[-3000:]
+    last = out.stderr.strip().splitlines()[-1]
+    assert last.startswith("forja collect failed: ") and "rows.jsonl:4" in last, last
+    assert "Traceback" in (tmp_path / "logs" / "collect.log").read_text()

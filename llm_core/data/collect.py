@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
-from .default_corpus import DEFAULT_MIX, CollectReport, default_documents
+from ..atomic import write_jsonl
+from .default_corpus import DEFAULT_MIX, CollectReport, CorpusUnavailable, aligned_verses, default_documents
 from .documents import Document, ShardWriter
 from .sources import SourceSpec, Tally, iter_files, iter_table, iter_url
 
@@ -58,6 +59,30 @@ def collect_source(spec: SourceSpec, out_dir: Path, cache_dir: Path, on_error: s
     log.info("collected %s (%s): %d documents into %d shards in %.1fs", spec.label, spec.kind,
              writer.documents, len(writer.paths), summary["seconds"])
     return summary
+
+
+def write_aligned_verses(path: Path, cache_dir: Path) -> int | None:
+    """The aligned RV1909/KJV verse pairs that fine-tuning's translate task draws from,
+    as JSONL rows {ref, es, en}; they are fetched here, with every other download, so
+    that later stages read only stage outputs. None (and no file) where the Debian
+    packages cannot be had on this machine: fine-tuning then has no translate task."""
+    pairs = ({"ref": ref, "es": es, "en": en} for ref, es, en in aligned_verses(cache_dir / "packages"))
+    try:
+        n = write_jsonl(path, pairs)
+    except CorpusUnavailable as err:
+        log.warning("no aligned verses, so no translate task in fine-tuning: %s", err)
+        return None
+    log.info("wrote %d aligned verse pairs to %s", n, path)
+    return n
+
+
+def read_aligned_verses(path: Path) -> list[tuple[str, str, str]] | None:
+    if not path.exists():
+        return None
+    import json
+
+    rows = (json.loads(line) for line in path.read_text(encoding="utf-8").splitlines())
+    return [(r["ref"], r["es"], r["en"]) for r in rows]
 
 
 def merge_summaries(parts: list[dict[str, Any]]) -> dict[str, Any]:

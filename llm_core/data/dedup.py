@@ -28,7 +28,6 @@ sidecars instead of holding them.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -39,6 +38,8 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from ..atomic import AtomicFile
 
 SCHEME = "affine64"  # datasketch 2.0 scheme whose hash values are uint64
 SEED = 1
@@ -153,8 +154,8 @@ class SidecarWriter:
         meta = {"shard": shard_name, "num_perm": str(num_perm), "shingle_words": str(shingle_words),
                 "scheme": SCHEME, "seed": str(SEED)}
         self.schema = _sidecar_schema(num_perm).with_metadata(meta)
-        self._tmp = Path(str(self.path) + ".tmp")
-        self._writer = pq.ParquetWriter(self._tmp, self.schema, compression="zstd")
+        self._out = AtomicFile(self.path)
+        self._writer = pq.ParquetWriter(self._out.file, self.schema, compression="zstd")
         self._rows: dict[str, list] = {"id": [], "exact": [], "minhash": [], "excerpt": []}
         self.rows = 0
 
@@ -176,12 +177,12 @@ class SidecarWriter:
     def close(self) -> Path:
         self._flush()
         self._writer.close()
-        os.replace(self._tmp, self.path)
+        self._out.commit()
         return self.path
 
     def abort(self) -> None:
         self._writer.close()
-        self._tmp.unlink(missing_ok=True)
+        self._out.discard()
 
 
 def excerpt(text: str, n: int = 100) -> str:

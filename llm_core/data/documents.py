@@ -7,13 +7,14 @@ in bounded batches, so a stage's memory does not grow with the corpus.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from ..atomic import AtomicFile
 
 SCHEMA = pa.schema([("id", pa.string()), ("source", pa.string()), ("text", pa.string()), ("meta", pa.string())])
 
@@ -68,14 +69,15 @@ class ShardWriter:
 
     def _open(self) -> None:
         path = self.out_dir / f"{self.prefix}-{len(self.paths):05d}.parquet"
-        self._writer = pq.ParquetWriter(str(path) + ".tmp", SCHEMA, compression="zstd")
+        self._out = AtomicFile(path)
+        self._writer = pq.ParquetWriter(self._out.file, SCHEMA, compression="zstd")
         self.paths.append(path)
         self._in_shard = 0
 
     def _close_shard(self) -> None:
         assert self._writer is not None
         self._writer.close()
-        os.replace(str(self.paths[-1]) + ".tmp", self.paths[-1])
+        self._out.commit()
         self._writer = None
 
     def close(self) -> list[Path]:
@@ -92,7 +94,7 @@ class ShardWriter:
             self.close()
         elif self._writer is not None:
             self._writer.close()
-            Path(str(self.paths[-1]) + ".tmp").unlink(missing_ok=True)
+            self._out.discard()
 
 
 def _to_table(docs: list[Document]) -> pa.Table:
@@ -120,6 +122,23 @@ def read_shard(path: str | Path, batch_size: int = 1000) -> Iterator[Document]:
         cols = batch.to_pydict()
         for i in range(batch.num_rows):
             yield Document(cols["id"][i], cols["source"][i], cols["text"][i], json.loads(cols["meta"][i] or "{}"))
+
+
+def sources_summary(folder: str | Path) -> dict[str, dict[str, Any]]:
+    """Per source in a shard folder: documents, language(s) and licence(s) from the
+    documents' meta (what a model card says the model was trained on). Reads only
+    the small columns."""
+    out: dict[str, dict[str, Any]] = {}
+    for path in shard_paths(folder):
+        table = pq.read_table(path, columns=["source", "meta"]).to_pydict()
+        for source, meta in zip(table["source"], table["meta"]):
+            m = json.loads(meta or "{}")
+            row = out.setdefault(source, {"documents": 0, "lang": set(), "licence": set()})
+            row["documents"] += 1
+            row["lang"].add(m.get("lang") or "?")
+            row["licence"].add(m.get("licence") or "not stated")
+    return {s: {**r, "lang": ", ".join(sorted(r["lang"])), "licence": "; ".join(sorted(r["licence"]))}
+            for s, r in sorted(out.items())}
 
 
 def shard_paths(folder: str | Path) -> list[Path]:

@@ -7,11 +7,12 @@ behind the tokens, which bits per byte needs.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
+
+from ..atomic import AtomicFile, write_json
 
 
 def token_dtype(vocab_size: int) -> np.dtype:
@@ -35,8 +36,8 @@ class TokenWriter:
         self.vocab_size = vocab_size
         self.dtype = token_dtype(vocab_size)
         self.tokens = self.bytes = self.documents = 0
-        self._tmp = self.path.with_name(self.path.name + ".tmp")
-        self._f = open(self._tmp, "wb")
+        self._out = AtomicFile(self.path)
+        self._f = self._out.file
 
     def write(self, ids: Iterable[int] | np.ndarray, n_bytes: int = 0, documents: int = 0) -> None:
         arr = np.asarray(ids, dtype=np.int64)
@@ -48,8 +49,7 @@ class TokenWriter:
         self.documents += int(documents)
 
     def close(self, **extra: Any) -> dict[str, Any]:
-        self._f.close()
-        os.replace(self._tmp, self.path)
+        self._out.commit()
         meta = {
             "dtype": self.dtype.name,
             "tokens": self.tokens,
@@ -58,9 +58,7 @@ class TokenWriter:
             "vocab_size": self.vocab_size,
             **extra,
         }
-        tmp = meta_path(self.path).with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(meta, indent=2))
-        os.replace(tmp, meta_path(self.path))
+        write_json(meta_path(self.path), meta)
         return meta
 
     def __enter__(self) -> "TokenWriter":
@@ -70,8 +68,7 @@ class TokenWriter:
         if exc_type is None:
             self.close()
         else:
-            self._f.close()
-            self._tmp.unlink(missing_ok=True)
+            self._out.discard()
 
 
 def write_tokens(path: str | Path, ids: Iterable[int] | np.ndarray, vocab_size: int, n_bytes: int, **extra: Any) -> dict:
