@@ -1,0 +1,1 @@
+"""Data: sources, the default corpus, cleaning, dedup, shards, token files and batches."""
