@@ -33,6 +33,8 @@ from typing import Any
 
 import sentencepiece as spm
 
+from .atomic import write_bytes
+
 logger = logging.getLogger("llm_core.tokenizer")
 
 # --- special tokens (ids are part of the model format: never reorder) -------
@@ -92,10 +94,7 @@ class Tokenizer:
 
     def save(self, path: str | Path) -> Path:
         """Write the serialized model to ``path`` (e.g. ``.../tokenizer.model``)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(self._sp.serialized_model_proto())
-        return path
+        return write_bytes(path, self._sp.serialized_model_proto())
 
     @property
     def path(self) -> Path | None:
