@@ -12,7 +12,8 @@ import pytest
 
 from llm_core.data.collect import collect_source
 from llm_core.data.documents import read_shards
-from llm_core.data.sources import SourceError, SourceSpec, Tally, fetch_url, iter_files, iter_table, iter_url
+from llm_core.data.download import DownloadError, fetch_url
+from llm_core.data.sources import SourceError, SourceSpec, Tally, iter_files, iter_table, iter_url
 
 
 def _docs(spec, tally=None):
@@ -114,7 +115,7 @@ def test_spec_errors():
         SourceSpec(kind="ftp")
     with pytest.raises(SourceError, match="needs a 'path'"):
         SourceSpec(kind="jsonl")
-    with pytest.raises(SourceError, match="only http"):
+    with pytest.raises(DownloadError, match="only http"):
         fetch_url("file:///etc/passwd", cache_dir=None)  # type: ignore[arg-type]
 
 
@@ -149,7 +150,7 @@ def test_unreachable_url_is_a_clear_error(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed again: nothing listens there
-    with pytest.raises(SourceError, match=r"could not download after 2 tries.*offline"):
+    with pytest.raises(DownloadError, match=r"could not download after 2 tries.*offline"):
         fetch_url(f"http://127.0.0.1:{port}/x.txt", tmp_path, timeout=2, retries=2)
 
 

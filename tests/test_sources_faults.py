@@ -12,17 +12,17 @@ import time
 
 import pytest
 
-from llm_core.data import sources
+from llm_core.data import download, sources
+from llm_core.data.download import DownloadError, fetch_url
+from llm_core.data.markup import markdown_text
 from llm_core.data.sources import (
     SourceError,
     SourceSpec,
     Tally,
     expand_path,
-    fetch_url,
     iter_files,
     iter_table,
     iter_url,
-    markdown_text,
 )
 
 # --- a test server with misbehaving routes ------------------------------------------
@@ -89,14 +89,14 @@ def server():
 
 @pytest.fixture(autouse=True)
 def quick_retries(monkeypatch):
-    monkeypatch.setattr(sources, "RETRY_BACKOFF_S", 0.01, raising=False)
+    monkeypatch.setattr(download, "RETRY_BACKOFF_S", 0.01, raising=False)
 
 
 # --- 1. downloads ----------------------------------------------------------------------
 
 def test_truncated_download_is_retried_reported_and_never_cached(tmp_path, server):
     url = f"{server.base}/short.txt"
-    with pytest.raises(SourceError, match=r"short\.txt.*3 tries.*62,000 of the 124,000 bytes") as err:
+    with pytest.raises(DownloadError, match=r"short\.txt.*3 tries.*62,000 of the 124,000 bytes") as err:
         fetch_url(url, tmp_path, timeout=5, retries=3)
     assert server.hits["/short.txt"] == 3
     assert "offline" not in str(err.value)
@@ -112,7 +112,7 @@ def test_truncated_then_whole_download_is_cached_whole(tmp_path, server):
 
 def test_server_error_is_retried_and_named(tmp_path, server):
     url = f"{server.base}/status/503"
-    with pytest.raises(SourceError, match=r"/status/503: could not download after 3 tries.*HTTP 503") as err:
+    with pytest.raises(DownloadError, match=r"/status/503: could not download after 3 tries.*HTTP 503") as err:
         fetch_url(url, tmp_path, timeout=5, retries=3)
     assert server.hits["/status/503"] == 3
     assert "offline" not in str(err.value)
@@ -120,7 +120,7 @@ def test_server_error_is_retried_and_named(tmp_path, server):
 
 @pytest.mark.parametrize("code", [403, 404])
 def test_client_error_is_not_retried(tmp_path, server, code):
-    with pytest.raises(SourceError, match=rf"/status/{code}: the server answered HTTP {code}") as err:
+    with pytest.raises(DownloadError, match=rf"/status/{code}: the server answered HTTP {code}") as err:
         fetch_url(f"{server.base}/status/{code}", tmp_path, timeout=5, retries=3)
     assert server.hits[f"/status/{code}"] == 1
     assert "offline" not in str(err.value)
@@ -128,20 +128,20 @@ def test_client_error_is_not_retried(tmp_path, server, code):
 
 def test_slow_download_stops_at_its_deadline(tmp_path, server):
     start = time.monotonic()
-    with pytest.raises(SourceError, match=r"slow\.txt: not downloaded within the 1 s deadline"):
+    with pytest.raises(DownloadError, match=r"slow\.txt: not downloaded within the 1 s deadline"):
         fetch_url(f"{server.base}/slow.txt", tmp_path, timeout=5, retries=3, deadline=1)
     assert time.monotonic() - start < 4  # 75 bytes at 5 bytes/s would take 15 s
     assert list(tmp_path.iterdir()) == []
 
 
 def test_default_deadline_grows_with_the_timeout():
-    assert sources.default_deadline(30) >= 60
-    assert sources.default_deadline(1) < sources.default_deadline(30)
+    assert download.default_deadline(30) >= 60
+    assert download.default_deadline(1) < download.default_deadline(30)
 
 
 @pytest.mark.parametrize("location", ["file:///etc/passwd", "ftp://127.0.0.1/book.txt"])
 def test_redirect_off_http_is_refused(tmp_path, server, location):
-    with pytest.raises(SourceError, match=rf"redirected to {location}; only http:// and https://"):
+    with pytest.raises(DownloadError, match=rf"redirected to {location}; only http:// and https://"):
         fetch_url(f"{server.base}/to/{location}", tmp_path, timeout=5, retries=3)
     assert server.hits[f"/to/{location}"] == 1  # refused, not retried
 

@@ -1,4 +1,5 @@
-"""Where documents come from: local files and folders, table files, URLs.
+"""Where documents come from: local files and folders, table files, URLs
+(downloaded by `download`, markup turned into text by `markup`).
 
 Every source yields `Document`s. A problem with one record (a line that is not
 JSON, a file that is not UTF-8, unreadable, empty or binary) is either a
@@ -10,34 +11,23 @@ from __future__ import annotations
 
 import codecs
 import csv
-import errno
 import fnmatch
-import hashlib
-import http.client
 import json
 import logging
 import os
-import re
-import socket
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
-from urllib.parse import urljoin, urlsplit
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from markdown_it import MarkdownIt
-from markdown_it.token import Token
 
-from ..atomic import atomic_open
 from ..ledger import Ledger
 from .documents import Document
-from .readers import html_text
+from .download import DownloadError, fetch_url
+from .markup import markup_to_text
 
 log = logging.getLogger("llm_core.data.sources")
 
@@ -269,64 +259,6 @@ def _utf16_byte_order(data: bytes) -> str | None:
     return None
 
 
-def markup_to_text(text: str, suffix: str) -> str:
-    if suffix in (".html", ".htm"):
-        return html_text(text)
-    if suffix in (".md", ".markdown"):
-        return markdown_text(text)
-    return text
-
-
-# CommonMark plus the GitHub tables and ~~strikethrough~~ that READMEs use.
-_MARKDOWN = MarkdownIt("commonmark").enable(["table", "strikethrough"])
-
-
-def markdown_text(text: str) -> str:
-    """The prose of a Markdown document, laid out as `html_text` lays out a page: one
-    line per block (heading, paragraph, list item, quote, table row with its cells
-    tab-separated), whitespace collapsed within it.
-
-    The same choices as html_text: code blocks (fenced or indented) are dropped as
-    <pre> is, inline code is kept; links keep their text and lose their URL (inline
-    or reference), images keep their alt text; raw HTML goes through html_text."""
-    lines: list[str] = []
-    row: list[str] | None = None  # the cells of the table row being read
-    for tok in _MARKDOWN.parse(text):
-        if tok.type == "tr_open":
-            row = []
-        elif tok.type == "tr_close":
-            lines.append("\t".join(row or []).strip())
-            row = None
-        elif tok.type == "inline" and row is not None:
-            row.append(_collapse(_inline_text(tok.children or [])))
-        elif tok.type == "inline":
-            lines.extend(_collapse(line) for line in _inline_text(tok.children or []).split("\n"))
-        elif tok.type == "html_block":
-            lines.append(html_text(tok.content))
-        # fence and code_block (code), and the *_open/_close of structure, add no text
-    return "\n".join(line for line in lines if line)
-
-
-def _inline_text(tokens: list[Token]) -> str:
-    """The text of an inline run; only a hard break (two trailing spaces, a backslash)
-    becomes a new line. Emphasis, link and inline-HTML markers add nothing."""
-    out = []
-    for tok in tokens:
-        if tok.type in ("text", "text_special", "code_inline"):
-            out.append(tok.content)
-        elif tok.type == "softbreak":
-            out.append(" ")
-        elif tok.type == "hardbreak":
-            out.append("\n")
-        elif tok.type == "image":
-            out.append(_inline_text(tok.children or []))
-    return "".join(out)
-
-
-def _collapse(text: str) -> str:
-    return " ".join(text.split())
-
-
 def source_files(spec: SourceSpec) -> list[Path]:
     """The local files a files/jsonl/csv/parquet source reads, in reading order."""
     return expand_path(spec.path, SUFFIXES[spec.kind])
@@ -427,142 +359,11 @@ def _parquet_rows(path: Path, spec: SourceSpec, tally: Tally) -> Iterator[tuple[
             yield f"{path}#row{n}", row
 
 
-# --- URLs ------------------------------------------------------------------------
-
-RETRY_BACKOFF_S = 0.5  # the pause before the second try; it doubles each try, up to 8 s
-
-
-def default_deadline(timeout: float) -> float:
-    """The whole download's time limit when none is given: ten times the per-read
-    timeout, and at least a minute (5 min for the default 30 s timeout)."""
-    return max(60.0, 10 * timeout)
-
-
-class _Incomplete(OSError):
-    """The body ended before its Content-Length: retried like a dropped connection."""
-
-
-@dataclass(frozen=True)
-class _Deadline:
-    """The time one fetch_url call has left, over all its tries."""
-
-    seconds: float
-    stop_at: float
-
-    @classmethod
-    def start(cls, seconds: float) -> _Deadline:
-        return cls(seconds, time.monotonic() + seconds)
-
-    def left(self) -> float:
-        return self.stop_at - time.monotonic()
-
-    def check(self, url: str, received: int) -> None:
-        if self.left() <= 0:
-            raise SourceError(f"{url}: not downloaded within the {self.seconds:g} s deadline "
-                              f"({received:,} bytes had arrived); the server is too slow or stalled")
-
-
-class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
-    """Follows a redirect only to http(s). urllib's own handler follows one to ftp://
-    and turns one to file:// into an HTTPError that would be retried."""
-
-    def http_error_302(self, req, fp, code, msg, headers):
-        location = headers.get("location") or headers.get("uri")
-        if location:
-            target = urljoin(req.full_url, location)
-            if urlsplit(target).scheme.lower() not in ("http", "https"):
-                fp.close()
-                raise SourceError(f"{req.full_url}: redirected to {target}; only http:// and https:// are followed")
-        return super().http_error_302(req, fp, code, msg, headers)
-
-    http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
-
-
-def fetch_url(url: str, cache_dir: Path, timeout: float = 30.0, max_bytes: int = 200 * 2**20, retries: int = 3,
-              deadline: float | None = None, refresh: int = 0) -> Path:
-    """Download `url` once into `cache_dir` and return the cached file.
-
-    http/https only, redirects included; at most `max_bytes`; each read waits at most
-    `timeout` seconds and the whole download, every try included, at most `deadline`
-    (default: `default_deadline(timeout)`). A network error, a 5xx answer or a body
-    shorter than its Content-Length is retried; a 4xx answer is not. Only a complete
-    body is renamed into the cache, so a failed download is never reused."""
-    if not re.match(r"^https?://", url, re.I):
-        raise SourceError(f"{url}: only http:// and https:// URLs are allowed")
-    target = cache_dir / _cache_name(url, refresh)
-    if target.exists():
-        return target
-    clock = _Deadline.start(default_deadline(timeout) if deadline is None else deadline)
-    failure, offline = "", False
-    for attempt in range(retries):
-        if attempt:
-            time.sleep(max(0.0, min(8.0, RETRY_BACKOFF_S * 2 ** (attempt - 1), clock.left())))
-        try:
-            _download(url, target, timeout, max_bytes, clock)
-            return target
-        except urllib.error.HTTPError as err:
-            err.close()
-            if err.code < 500:  # the request itself is wrong: asking again gives the same answer
-                raise SourceError(f"{url}: the server answered HTTP {err.code} {err.reason}; "
-                                  f"check the URL (a client error is not retried)") from None
-            failure, offline = f"the server answered HTTP {err.code} {err.reason}", False
-        except urllib.error.URLError as err:  # no connection: DNS, refused, unreachable, TLS
-            failure, offline = f"could not connect ({err.reason})", _looks_offline(err.reason)
-        except (OSError, http.client.HTTPException) as err:  # connected, then the answer broke off
-            failure, offline = _broken_off(err, timeout), False
-    hint = f" Are you offline? Once downloaded, the file is kept in {cache_dir} and reused." if offline else ""
-    raise SourceError(f"{url}: could not download after {retries} tries; the last one: {failure}.{hint}")
-
-
-def _broken_off(err: Exception, timeout: float) -> str:
-    if isinstance(err, _Incomplete):
-        return str(err)
-    if isinstance(err, TimeoutError):
-        return f"no data arrived for {timeout:g} s"
-    return f"the connection broke mid-download ({type(err).__name__}: {err})"
-
-
-def _looks_offline(reason: object) -> bool:
-    """What no network looks like: a name that does not resolve, a connection refused,
-    unreachable or timed out (not a TLS certificate problem, which is the server's)."""
-    return (isinstance(reason, (socket.gaierror, ConnectionError, TimeoutError))
-            or getattr(reason, "errno", None) in (errno.ENETUNREACH, errno.EHOSTUNREACH))
-
-
-def _cache_name(url: str, refresh: int) -> str:
-    """A hash of the URL (and of `refresh` once bumped), keeping the URL's suffix,
-    which says the format."""
-    key = f"{url}\nrefresh={refresh}" if refresh else url
-    return hashlib.sha256(key.encode()).hexdigest()[:16] + Path(url.split("?")[0]).suffix.lower()
-
-
-def _download(url: str, target: Path, timeout: float, max_bytes: int, clock: _Deadline) -> None:
-    """One try. atomic_open writes beside `target` and renames only when the block
-    ends without an exception, so a short, oversized or late body leaves nothing."""
-    clock.check(url, 0)
-    req = urllib.request.Request(url, headers={"User-Agent": "forja-collect"})
-    opener = urllib.request.build_opener(_HttpOnlyRedirects)
-    with opener.open(req, timeout=max(0.01, min(timeout, clock.left()))) as resp:
-        expected = resp.length  # Content-Length; None when absent or chunked
-        if expected is not None and expected > max_bytes:
-            raise SourceError(f"{url}: {expected:,} bytes, over the {max_bytes:,}-byte limit")
-        with atomic_open(target, "wb") as out:
-            received = 0
-            # read1 returns what one socket read brings, so a trickling server cannot
-            # hold a read past the deadline (read(n) waits until it has n bytes)
-            while chunk := resp.read1(1 << 16):
-                received += len(chunk)
-                if received > max_bytes:
-                    raise SourceError(f"{url}: larger than the {max_bytes:,}-byte limit")
-                clock.check(url, received)
-                out.write(chunk)
-            if expected is not None and received < expected:
-                raise _Incomplete(f"the connection closed after {received:,} of the {expected:,} bytes "
-                                  f"its Content-Length announced")
-
-
 def iter_url(spec: SourceSpec, tally: Tally, cache_dir: Path) -> Iterator[Document]:
-    path = fetch_url(spec.url, cache_dir, refresh=spec.refresh)
+    try:
+        path = fetch_url(spec.url, cache_dir, refresh=spec.refresh)
+    except DownloadError as err:
+        raise SourceError(str(err)) from None
     fmt = (spec.format or path.suffix.lstrip(".") or "txt").lower()
     if fmt in TABLE_KINDS:
         yield from iter_table(spec, tally, kind=fmt, paths=[path])
