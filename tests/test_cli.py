@@ -90,8 +90,11 @@ def test_closed_stdout_exits_quietly(ckpt):
 
 
 def test_ctrl_c_exits_130_without_a_traceback(ckpt):
+    # A job started in the background by a shell inherits SIGINT ignored, and Python
+    # then keeps it ignored: give the child the default, as a terminal would.
     proc = subprocess.Popen([sys.executable, "-m", "llm_core.cli", "chat", "--model", str(ckpt)],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         while "forja chat:" not in (line := proc.stderr.readline()):  # the banner: it now waits on stdin
             assert line, "chat exited before it read stdin"
