@@ -213,7 +213,6 @@ def run_stage(stage: str, check: Callable[[], Any], flow: Callable[[], Any]) -> 
         print(f"forja {stage}: interrupted", file=sys.stderr)
         sys.exit(130)
     except Exception as err:  # the one place a stage's error becomes a sentence
-        logging.getLogger("forja.flows").debug("%s failed", stage, exc_info=True)
         _log_traceback(log_file)
         print(f"forja {stage} failed: {describe(err)} (details: {log_file})", file=sys.stderr)
         sys.exit(1)
@@ -228,7 +227,7 @@ def _log_traceback(log_file: Path | None) -> None:
 
 
 # Errors whose message is written for a user: shown as they are.
-_USER_ERRORS = (ConfigError, FileNotFoundError, PermissionError, ValueError)
+_USER_ERRORS = (ValueError, FileNotFoundError, PermissionError)  # ConfigError, SourceError, ... are ValueErrors
 
 
 def describe(err: BaseException) -> str:

@@ -33,14 +33,13 @@ OUT = Path("data/evaluate")
 
 
 @task(name="language-model-scores")
-def lm_scores(models: dict, max_tokens: int) -> dict:
+def lm_scores(models: dict, tok: Tokenizer, max_tokens: int) -> dict:
     val = TokenFile("data/tokenize/val.bin")
     out = {}
     for name, (model, _) in models.items():
         s = evaluate_tokens(model, val, max_tokens=max_tokens or None, desc=f"{name}: validation loss")
         out.update({f"{name}_val_loss": round(s.loss, 4), f"{name}_perplexity": round(s.perplexity, 2),
                     f"{name}_bits_per_byte": round(s.bits_per_byte, 4)})
-    tok = Tokenizer.load("models/base/tokenizer.model")  # the tokenizer stage's file, as the base model carries it
     text = text_of_tokens(val.ids[: (max_tokens or len(val)) + 1], tok)
     out.update({f"{k}_bits_per_byte": round(v, 4) for k, v in compressor_bits_per_byte(text).items()})
     return out
@@ -72,7 +71,7 @@ def evaluate_flow() -> dict:
         for m, _ in models.values():
             m.eval()
         tok = Tokenizer.load("models/base/tokenizer.model")
-        metrics = lm_scores(models, p.max_val_tokens)
+        metrics = lm_scores(models, tok, p.max_val_tokens)
         table, preds = tasks_scores(models, tok, list(p.shots), p.max_items_per_task)
         prompted = samples(models, tok, p)
         words, generated = recognisable(models["base"][0], tok, p)

@@ -270,31 +270,14 @@ def to_png(spec: dict, scale: float = 2.0) -> bytes:
     return vl_convert.vegalite_to_png(spec, scale=scale, allowed_base_urls=[])
 
 
-def loss_curve_svg(
-    rows: list[Mapping[str, Any]],
-    x: str,
-    series: list[str],
-    title: str,
-    x_label: str,
-    y_label: str,
-    log_y: bool = False,
-    **kwargs: Any,
-) -> str:
-    """`loss_curve_spec(...)` as SVG text (keywords: lr, lr_label, labels)."""
-    return to_svg(loss_curve_spec(rows, x, series, title, x_label, y_label, log_y=log_y, **kwargs))
+def loss_curve_svg(*args: Any, **kwargs: Any) -> str:
+    """`loss_curve_spec(...)` (same arguments) as SVG text."""
+    return to_svg(loss_curve_spec(*args, **kwargs))
 
 
-def bar_chart_svg(
-    rows: list[Mapping[str, Any]],
-    category: str,
-    series: list[str],
-    title: str,
-    value_label: str,
-    **kwargs: Any,
-) -> str:
-    """`bar_chart_spec(...)` as SVG text (keywords: category_label, value_domain,
-    value_format, labels)."""
-    return to_svg(bar_chart_spec(rows, category, series, title, value_label, **kwargs))
+def bar_chart_svg(*args: Any, **kwargs: Any) -> str:
+    """`bar_chart_spec(...)` (same arguments) as SVG text."""
+    return to_svg(bar_chart_spec(*args, **kwargs))
 
 
 def write_svg(path: str | Path, svg_text: str) -> Path:

@@ -7,6 +7,7 @@ Counts of what was kept and skipped, per source and language, go to a
 """
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -79,8 +80,6 @@ def write_aligned_verses(path: Path, cache_dir: Path) -> int | None:
 def read_aligned_verses(path: Path) -> list[tuple[str, str, str]] | None:
     if not path.exists():
         return None
-    import json
-
     rows = (json.loads(line) for line in path.read_text(encoding="utf-8").splitlines())
     return [(r["ref"], r["es"], r["en"]) for r in rows]
 
