@@ -6,12 +6,16 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: setup setup-dev run test bench clean help
+PORT   ?= 8501
+DASHBOARD_ADDRESS ?= 127.0.0.1
+
+.PHONY: setup setup-dev browser run dashboard test bench clean help
 
 help:
 	@echo "make setup  - create $(VENV) and install forja (torch first: $(TORCH))"
 	@echo "make run    - setup + the whole pipeline on the default corpus (dvc repro)"
 	@echo "make test   - setup + the test suite"
+	@echo "make dashboard - setup + the web dashboard on http://$(DASHBOARD_ADDRESS):$(PORT) (PORT=, DASHBOARD_ADDRESS=)"
 	@echo "make bench  - setup + benchmarks against Hugging Face's LlamaForCausalLM"
 
 setup: $(STAMP)
@@ -36,7 +40,23 @@ $(DEV_STAMP): $(STAMP)
 run: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m flows.server dvc repro
 
-test: setup-dev
+# The dashboard binds 127.0.0.1; `make dashboard DASHBOARD_ADDRESS=0.0.0.0` shares it on the
+# network. The file watcher is off: importing torch trips it, and pages reread outputs anyway.
+dashboard: setup
+	@echo "forja dashboard: http://$(DASHBOARD_ADDRESS):$(PORT)  (Ctrl-C stops it)"
+	$(BIN)/streamlit run dashboard/app.py --server.address $(DASHBOARD_ADDRESS) --server.port $(PORT) \
+		--server.headless true --browser.gatherUsageStats false --server.fileWatcherType none
+
+# The browser test drives Debian's chromium (never a downloaded browser). Where it is
+# missing and apt can install it, it is installed; otherwise that one test skips, loudly.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			(apt-get install -y chromium >/dev/null 2>&1 || (apt-get update >/dev/null 2>&1 && apt-get install -y chromium >/dev/null 2>&1)) \
+			|| echo "WARNING: could not install chromium with apt-get: the dashboard's browser test will be skipped"; \
+		else echo "WARNING: chromium is missing and cannot be installed here (needs root and apt-get): the dashboard's browser test will be skipped"; fi; }
+
+test: setup-dev browser
 	$(BIN)/python -m pytest -q
 
 bench: setup-dev

@@ -4,6 +4,7 @@
     echo "En el principio" | forja generate
     forja chat --model models/chat
     forja export --model models/chat --out models/chat-hf
+    forja models
 
 Tokens are printed as they are made (streaming), like the dashboard shows them.
 Only generated text goes to stdout; what was loaded, the prompt and the chat's
@@ -161,7 +162,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    from .chat import encode_chat, truncate_left
+    from .conversation import fit_history
     from .sample import stream
 
     if sys.stdin is None:
@@ -169,7 +170,6 @@ def cmd_chat(args: argparse.Namespace) -> int:
     system = _utf8(args.system, "--system") if args.system else None
     model, tok = _load(args.model, args.device)
     cfg = _sample_cfg(args, model)
-    limit = model.cfg.max_seq_len - cfg.max_new_tokens
     history = [{"role": "system", "content": system}] if system else []
     _note("forja chat: write a message; an empty line or /exit ends. / escribe; una línea vacía o /exit termina.")
     for line in sys.stdin:
@@ -177,12 +177,28 @@ def cmd_chat(args: argparse.Namespace) -> int:
         if text.strip() in ("", "/exit"):
             break
         history.append({"role": "user", "content": text})
-        enc = encode_chat(tok, history, add_generation_prompt=True)
-        ids, _, _ = truncate_left(enc.ids, enc.loss_mask, limit)  # keep the latest turns in the window
+        fit = fit_history(tok, history, model.cfg.max_seq_len, cfg.max_new_tokens)  # the latest turns that fit
+        if fit.dropped:
+            _note(f"forja chat: the conversation outgrew the {fit.window}-token context; the model no longer sees "
+                  f"the oldest {len(fit.dropped)} message(s), starting {fit.dropped[0]['content'][:40]!r}")
         _note("> ", end="")
-        reply = _print_stream(tok, stream(model, ids, cfg, stop_ids=[tok.end_of_turn_id, tok.eos_id]), reply=True)
+        reply = _print_stream(tok, stream(model, fit.ids, cfg, stop_ids=[tok.end_of_turn_id, tok.eos_id]), reply=True)
         _out("\n")
         history.append({"role": "assistant", "content": reply.text})
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from .catalog import find_models
+
+    entries = find_models(args.root)
+    if not entries:
+        _note(f"forja models: no checkpoints under {args.root}/models or {args.root}/data/cache; "
+              "train one first (`make run`)")
+        return 0
+    for e in entries:
+        size = f"{e.parameters / 1e6:.2f}M params, {e.context}-token context" if e.parameters else "-"
+        _out(f"{e.kind:5}  {str(e.path):45}  {e.name}  ({size})" + (f"  UNUSABLE: {e.problem}" if e.problem else "") + "\n")
     return 0
 
 
@@ -272,6 +288,9 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"],
                    help="dtype of the stored weights (default: %(default)s)")
     e.set_defaults(fn=cmd_export)
+    m = sub.add_parser("models", help="list the checkpoints of this project (published ones and every training run)")
+    m.add_argument("--root", default=".", help="project folder (default: the current one)")
+    m.set_defaults(fn=cmd_models)
     return p
 
 

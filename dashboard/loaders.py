@@ -1,0 +1,150 @@
+"""The one place that loads models and reads files for the pages (behind Streamlit's caches).
+
+Models: `st.cache_resource` keeps one copy per checkpoint folder and weights
+mtime, shared by every browser session, in eval mode with gradients off. They
+are read-only: generation allocates its own KV cache per call, so sessions can
+generate at the same time without a lock (only loading is serialised, by
+Streamlit's cache). Files: `st.cache_data` keyed by path and mtime, so a page
+sees a stage's new output as soon as it is written and rereads nothing else.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+import yaml
+
+from llm_core.catalog import ModelEntry, find_models
+
+from . import outputs
+
+# Limits that keep one visitor from holding the CPU for everyone.
+MAX_PROMPT_CHARS = 4000
+MAX_NEW_TOKENS = 256
+
+
+class ModelLoadError(Exception):
+    """A checkpoint that cannot be used, in one sentence that names the folder."""
+
+
+@dataclass(frozen=True)
+class Loaded:
+    model: object
+    tokenizer: object
+    entry: ModelEntry
+    seconds: float
+
+    @property
+    def window(self) -> int:
+        return self.model.cfg.max_seq_len
+
+
+def root() -> Path:
+    return outputs.project_root()
+
+
+@st.cache_data(ttl=5, show_spinner=False)
+def models() -> list[ModelEntry]:
+    """The project's checkpoints (llm_core.catalog), re-listed at most every 5 s."""
+    return find_models(root())
+
+
+def load(entry: ModelEntry) -> Loaded:
+    """The model and tokenizer of `entry`; ModelLoadError with the reason when they cannot be used."""
+    if entry.problem:
+        raise ModelLoadError(entry.problem)
+    path = root() / entry.path
+    return _load(str(path), outputs.mtime(path / "model.safetensors"), entry)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _load(path: str, weights_mtime: float, entry: ModelEntry) -> Loaded:
+    from llm_core.checkpoint import load_model
+    from llm_core.tokenizer import Tokenizer
+
+    t0 = time.perf_counter()
+    try:
+        model, ckpt = load_model(path, device="cpu")
+        tok = Tokenizer.load(ckpt.tokenizer_path) if ckpt.tokenizer_path else None
+    except (ValueError, OSError) as err:  # CheckpointError is a ValueError; sentencepiece raises OSError
+        raise ModelLoadError(f"{path}: {err}") from None
+    if tok is None:
+        raise ModelLoadError(f"{path}: no tokenizer.model in this checkpoint")
+    if tok.vocab_size != model.cfg.vocab_size:
+        raise ModelLoadError(f"{path}: the tokenizer has {tok.vocab_size} tokens but the model was built for "
+                             f"{model.cfg.vocab_size}: they come from different runs")
+    model.eval().requires_grad_(False)
+    return Loaded(model, tok, entry, time.perf_counter() - t0)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _json(path: str, key: float) -> dict | None:
+    return outputs.read_json(Path(path))
+
+
+def json_file(relative: str) -> dict | None:
+    path = root() / relative
+    return _json(str(path), outputs.mtime(path))
+
+
+def metrics(stage: str) -> dict | None:
+    return json_file(f"metrics/{stage}.json")
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _csv(path: str, key: float) -> list[dict]:
+    return outputs.read_csv(Path(path))
+
+
+def csv_file(relative: str) -> list[dict]:
+    path = root() / relative
+    return _csv(str(path), outputs.mtime(path))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _run(stage: str, folder: str, key: float) -> outputs.Run:
+    return outputs.read_run(root(), stage, Path(folder))
+
+
+def run(stage: str, folder: Path) -> outputs.Run:
+    return _run(stage, str(folder), outputs.mtime(folder / "metrics.jsonl"))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _params(path: str, key: float) -> dict | None:
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def params() -> dict | None:
+    path = root() / "params.yaml"
+    return _params(str(path), outputs.mtime(path))
+
+
+def max_steps(stage: str) -> int | None:
+    """The training length params.yaml asks of `stage` (for a live run's ETA), or None."""
+    raw = params()
+    if not raw:
+        return None
+    try:
+        from llm_core.params import load_section
+
+        return load_section(stage, raw).train.max_steps
+    except (ValueError, TypeError, AttributeError):  # ConfigError is a ValueError
+        return None
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def _status(path: str, lock_key: float, yaml_key: float) -> dict | None:
+    return outputs.dvc_status(Path(path))
+
+
+def dvc_status() -> dict | None:
+    """`dvc status`, at most every 30 s, and again as soon as dvc.lock or dvc.yaml change."""
+    r = root()
+    return _status(str(r), outputs.mtime(r / "dvc.lock"), outputs.mtime(r / "dvc.yaml"))

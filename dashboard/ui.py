@@ -1,0 +1,39 @@
+"""Small pieces several pages share: 'this is missing', the model picker."""
+from __future__ import annotations
+
+import streamlit as st
+
+from . import loaders
+from .i18n import num, t
+
+
+def missing(what: str, command: str = "make run") -> None:
+    """Say what is not there yet and which command makes it."""
+    st.info(t("missing_run", what=what, command=command), icon=":material/hourglass_empty:")
+
+
+def model_picker(key: str, prefer: str = "chat") -> loaders.Loaded | None:
+    """A select box of the project's checkpoints; the chosen one loaded, or None with a message."""
+    entries = loaders.models()
+    if not entries:
+        st.warning(t("no_models"), icon=":material/model_training:")
+        return None
+    names = [e.name for e in entries]
+    if st.session_state.get(key) not in names:  # first visit, or the chosen model is gone
+        st.session_state[key] = next((e.name for e in entries if e.kind == prefer and e.loadable), names[0])
+    labels = {e.name: f"{e.name} · {t('model_kind_' + e.kind)}" for e in entries}  # made now, in this language
+    name = st.selectbox(t("model_label"), names, key=key, format_func=labels.__getitem__)
+    entry = next(e for e in entries if e.name == name)
+    if entry.problem:
+        st.error(t("model_broken", why=entry.problem), icon=":material/error:")
+        return None
+    try:
+        with st.spinner(t("loading_model")):
+            loaded = loaders.load(entry)
+    except loaders.ModelLoadError as err:
+        st.error(t("model_broken", why=str(err)), icon=":material/error:")
+        return None
+    st.caption(t("model_size", params=num((entry.parameters or 0) / 1e6, 2), context=num(loaded.window),
+                 step=num(entry.step)))
+    return loaded
+
