@@ -45,10 +45,14 @@ def root() -> Path:
     return outputs.project_root()
 
 
-@st.cache_data(ttl=5, show_spinner=False)
 def models() -> list[ModelEntry]:
     """The project's checkpoints (llm_core.catalog), re-listed at most every 5 s."""
-    return find_models(root())
+    return _models(str(root()))
+
+
+@st.cache_data(ttl=5, show_spinner=False)
+def _models(path: str) -> list[ModelEntry]:
+    return find_models(path)
 
 
 def load(entry: ModelEntry) -> Loaded:

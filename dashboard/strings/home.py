@@ -44,8 +44,8 @@ STRINGS = {
         "en": "Everything is up to date. Try the model in **Playground** or **Chat**.",
     },
     "next_run": {
-        "es": "Faltan o están desactualizados {n} pasos ({names}). Ejecuta en la carpeta del proyecto:",
-        "en": "{n} steps are missing or outdated ({names}). Run this in the project folder:",
+        "es": "Pasos que faltan o están desactualizados: {names}. Ejecuta en la carpeta del proyecto:",
+        "en": "Steps missing or outdated: {names}. Run this in the project folder:",
     },
     "next_run_note": {
         "es": "`make run` repite solo los pasos que cambiaron; los demás se reutilizan.",

@@ -56,7 +56,7 @@ todo = [s for s in states if s.state in ("never", "outdated")]
 if status is None and any(s.state == "unknown" for s in states):
     st.warning(t("next_unknown"), icon=":material/help:")
 if todo:
-    st.write(t("next_run", n=len(todo), names=", ".join(s.name for s in todo)))
+    st.write(t("next_run", names=", ".join(s.name for s in todo)))
     st.code("make run", language="bash")
     st.caption(t("next_run_note"))
     for s in todo:
