@@ -45,7 +45,7 @@ run: setup
 dashboard: setup
 	@echo "forja dashboard: http://$(DASHBOARD_ADDRESS):$(PORT)  (Ctrl-C stops it)"
 	$(BIN)/streamlit run dashboard/app.py --server.address $(DASHBOARD_ADDRESS) --server.port $(PORT) \
-		--server.headless true --browser.gatherUsageStats false --server.fileWatcherType none
+		--server.headless true --browser.gatherUsageStats false --server.fileWatcherType none --client.toolbarMode minimal
 
 # The browser test drives Debian's chromium (never a downloaded browser). Where it is
 # missing and apt can install it, it is installed; otherwise that one test skips, loudly.

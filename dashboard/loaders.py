@@ -144,11 +144,11 @@ def max_steps(stage: str) -> int | None:
 
 
 @st.cache_data(ttl=30, show_spinner=False)
-def _status(path: str, lock_key: float, yaml_key: float) -> dict | None:
+def _status(path: str, lock_key: float, yaml_key: float) -> outputs.DvcStatus:
     return outputs.dvc_status(Path(path))
 
 
-def dvc_status() -> dict | None:
+def dvc_status() -> outputs.DvcStatus:
     """`dvc status`, at most every 30 s, and again as soon as dvc.lock or dvc.yaml change."""
     r = root()
     return _status(str(r), outputs.mtime(r / "dvc.lock"), outputs.mtime(r / "dvc.yaml"))

@@ -127,23 +127,32 @@ def locked_stages(root: Path) -> set[str]:
     return set((lock.get("stages") or {}).keys())
 
 
-def dvc_status(root: Path, timeout: float = 120) -> dict | None:
-    """`dvc status --json` as a dict (stage -> what changed), or None when DVC cannot tell
-    (not a DVC project, a run holds the lock, DVC missing)."""
+@dataclass(frozen=True)
+class DvcStatus:
+    """What `dvc status --json` said: `changes` (stage -> what changed; {} = all up to date),
+    or None with `busy` (a running `dvc repro` holds the lock) or `error` (DVC's own words)."""
+
+    changes: dict | None
+    busy: bool = False
+    error: str = ""
+
+
+def dvc_status(root: Path, timeout: float = 120) -> DvcStatus:
     if not (root / ".dvc").is_dir():
-        return None
+        return DvcStatus(None, error="not a DVC project (no .dvc folder)")
     try:
         done = subprocess.run([sys.executable, "-m", "dvc", "status", "--json"], cwd=root, capture_output=True,
                               text=True, timeout=timeout, env={**os.environ, "DVC_NO_ANALYTICS": "1"})
-    except (OSError, subprocess.TimeoutExpired):
-        return None
+    except (OSError, subprocess.TimeoutExpired) as err:
+        return DvcStatus(None, error=str(err))
     if done.returncode != 0:
-        return None
+        busy = "is busy" in done.stderr or "acquire lock" in done.stderr
+        return DvcStatus(None, busy=busy, error=done.stderr.strip().splitlines()[0] if done.stderr.strip() else "")
     try:
         data = json.loads(done.stdout.strip().splitlines()[-1]) if done.stdout.strip() else {}
     except (ValueError, IndexError):
-        return None
-    return data if isinstance(data, dict) else None
+        return DvcStatus(None, error="unreadable output of dvc status")
+    return DvcStatus(data if isinstance(data, dict) else None)
 
 
 def stage_states(root: Path, status: dict | None) -> list[StageState]:

@@ -11,8 +11,9 @@ def escape(text: str) -> str:
 
 
 def prob_colour(p: float) -> str:
-    """Red (unlikely) to green (sure), pale enough to read black text on."""
-    hue = round(120 * max(0.0, min(1.0, p)))
+    """Red (unlikely) to green (sure), pale enough to read black text on. The hue follows
+    the square root of p, so 25 % is half-way (yellow): a small model is rarely sure."""
+    hue = round(120 * max(0.0, min(1.0, p)) ** 0.5)
     return f"hsl({hue}, 75%, 82%)"
 
 

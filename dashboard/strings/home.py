@@ -17,10 +17,10 @@ STRINGS = {
     "col_ran": {"es": "Cuándo", "en": "When"},
     "col_took": {"es": "Duración", "en": "Took"},
     "col_figure": {"es": "Resultado", "en": "Result"},
-    "state_done": {"es": "✅ hecho", "en": "✅ done"},
-    "state_outdated": {"es": "🟡 desactualizado", "en": "🟡 outdated"},
-    "state_never": {"es": "⚪ sin ejecutar", "en": "⚪ never run"},
-    "state_unknown": {"es": "❔ sin saber", "en": "❔ unknown"},
+    "state_done": {"es": "hecho", "en": "done"},
+    "state_outdated": {"es": "desactualizado", "en": "outdated"},
+    "state_never": {"es": "sin ejecutar", "en": "never run"},
+    "state_unknown": {"es": "sin saber", "en": "unknown"},
     "stage_inputs": {"es": "Anota tus propios archivos", "en": "Notes your own files"},
     "stage_collect": {"es": "Reúne los textos", "en": "Gathers the texts"},
     "stage_clean": {"es": "Limpia y quita repetidos", "en": "Cleans and removes repeats"},
@@ -52,10 +52,14 @@ STRINGS = {
         "en": "`make run` reruns only the steps that changed; the rest are reused.",
     },
     "next_unknown": {
-        "es": "DVC no pudo decir qué está al día (¿hay una ejecución en marcha, o no es un proyecto DVC?). "
-              "Los resultados de abajo son los últimos escritos.",
-        "en": "DVC could not tell what is up to date (is a run in progress, or is this not a DVC project?). "
-              "The results below are the last ones written.",
+        "es": "DVC no pudo decir qué está al día ({why}). Los resultados de abajo son los últimos escritos.",
+        "en": "DVC could not tell what is up to date ({why}). The results below are the last ones written.",
+    },
+    "run_in_progress": {
+        "es": "Hay una ejecución en marcha (`make run`); entrenando ahora: {stages}. Los estados se verán al "
+              "terminar; mientras, sigue las curvas en **Entrenamiento**.",
+        "en": "A run is in progress (`make run`); training now: {stages}. The states will show when it ends; "
+              "meanwhile, follow the curves in **Training**.",
     },
     "why_outdated": {"es": "Qué cambió: {why}", "en": "What changed: {why}"},
     "home_headlines": {"es": "Lo más importante", "en": "The headlines"},
@@ -76,5 +80,5 @@ STRINGS = {
     "metric_tokens": {"es": "Tokens de entrenamiento", "en": "Training tokens"},
     "metric_docs": {"es": "Documentos limpios", "en": "Clean documents"},
     "prefect_link": {"es": "Ver las ejecuciones en la interfaz de Prefect", "en": "See the runs in the Prefect UI"},
-    "checking_status": {"es": "Preguntando a DVC qué está al día…", "en": "Asking DVC what is up to date…"},
+    "state_checking": {"es": "preguntando a DVC…", "en": "asking DVC…"},
 }

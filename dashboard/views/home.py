@@ -43,25 +43,44 @@ def figure(name: str) -> str:
 
 
 st.subheader(t("home_stages"))
-with st.spinner(t("checking_status")):
-    status = loaders.dvc_status()
+BADGES = {"done": ":green-badge[:material/check: {}]", "outdated": ":orange-badge[:material/update: {}]",
+          "never": ":gray-badge[:material/radio_button_unchecked: {}]", "unknown": ":blue-badge[:material/help: {}]",
+          "checking": ":gray-badge[:material/hourglass_empty: {}]"}
+
+
+def stage_table(states: list[outputs.StageState], checking: bool = False) -> str:
+    header = [t("col_stage"), t("col_what"), t("col_state"), t("col_ran"), t("col_took"), t("col_figure")]
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    for s in states:
+        ran = time.strftime("%Y-%m-%d %H:%M", time.localtime(s.ran_at)) if s.ran_at else "–"
+        what = t(f"stage_{s.name}") if f"stage_{s.name}" in TABLE else s.name
+        state = "checking" if checking and s.state == "unknown" else s.state
+        cells = [f"`{s.name}`", what, BADGES[state].format(t(f"state_{state}")), ran, took(s.seconds), figure(s.name)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+table = st.empty()  # drawn at once from the files, then again with DVC's answer (a few seconds)
+table.markdown(stage_table(outputs.stage_states(root, None), checking=True))
+dvc = loaders.dvc_status()
+status = dvc.changes
 states = outputs.stage_states(root, status)
-rows = [{t("col_stage"): s.name, t("col_what"): t(f"stage_{s.name}") if f"stage_{s.name}" in TABLE else s.name,
-         t("col_state"): t(f"state_{s.state}"),
-         t("col_ran"): time.strftime("%Y-%m-%d %H:%M", time.localtime(s.ran_at)) if s.ran_at else "–",
-         t("col_took"): took(s.seconds), t("col_figure"): figure(s.name)} for s in states]
-st.dataframe(rows, hide_index=True, width="stretch")
+table.markdown(stage_table(states))
 
 todo = [s for s in states if s.state in ("never", "outdated")]
-if status is None and any(s.state == "unknown" for s in states):
-    st.warning(t("next_unknown"), icon=":material/help:")
-if todo:
+training_now = [stage for stage in outputs.TRAINING if (folder := next(iter(outputs.runs(root, stage)), None))
+                and loaders.run(stage, folder).live(loaders.max_steps(stage))]
+if dvc.busy:
+    st.info(t("run_in_progress", stages=", ".join(training_now) or "…"), icon=":material/directions_run:")
+elif status is None and any(s.state == "unknown" for s in states):
+    st.warning(t("next_unknown", why=dvc.error), icon=":material/help:")
+if todo and not dvc.busy:
     st.write(t("next_run", names=", ".join(s.name for s in todo)))
     st.code("make run", language="bash")
     st.caption(t("next_run_note"))
     for s in todo:
         if s.why and s.state == "outdated":
-            st.caption(f"**{s.name}** · " + t("why_outdated", why=s.why[:300]))
+            st.caption(f"`{s.name}` · " + t("why_outdated", why=f"`{s.why[:300]}`"))
 elif status is not None:
     st.success(t("next_all_done"), icon=":material/check_circle:")
 
