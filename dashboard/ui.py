@@ -37,3 +37,13 @@ def model_picker(key: str, prefer: str = "chat") -> loaders.Loaded | None:
                  step=num(entry.step)))
     return loaded
 
+
+
+def bounded(key: str, default, low, high) -> None:
+    """Start a widget's value at `default` and keep a remembered one inside the range the
+    current model allows (another model may have a smaller window or vocabulary). Call it
+    before drawing the widget, and draw the widget without a `value` (its key holds it)."""
+    value = st.session_state.get(key, default)
+    value = min(max(value, low), high)
+    if st.session_state.get(key) != value:
+        st.session_state[key] = value

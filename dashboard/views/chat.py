@@ -23,7 +23,8 @@ if loaded.entry.kind != "chat":
 with st.expander(t("chat_settings")):
     a, b, c = st.columns(3)
     most = max(1, min(MAX_NEW_TOKENS, window // 2))
-    max_new = a.slider(t("chat_max_new"), 1, most, min(64, most), key="chat_max_new")
+    ui.bounded("chat_max_new", min(64, most), 1, most)
+    max_new = a.slider(t("chat_max_new"), 1, most, key="chat_max_new")
     temperature = b.slider(t("pg_temperature"), 0.0, 2.0, 0.3, 0.05, key="chat_temperature", help=t("pg_temperature_help"))
     seed = c.number_input(t("pg_seed"), 0, 2**31 - 1, 0, key="chat_seed", help=t("pg_seed_help"))
 
