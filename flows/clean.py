@@ -65,6 +65,8 @@ def clean_metrics(s: dict) -> dict:
     m.update({f"dropped_{name.replace(':', '_')}": f["docs_dropped"] for name, f in s["filters"].items()})
     for lang, row in s["languages"].items():
         m[f"{lang}_documents"], m[f"{lang}_bytes"] = row["documents"], row["bytes"]
+    replaced = s["filters"].get("scrub_pii", {}).get("replaced") or {}
+    m["scrubbed_emails"], m["scrubbed_phones"] = replaced.get("emails", 0), replaced.get("phones", 0)
     return m
 
 
@@ -76,6 +78,9 @@ def clean_report(s: dict) -> str:
     for name, f in s["filters"].items():
         reasons = ", ".join(f"{r}: {n}" for r, n in sorted(f["reasons"].items(), key=lambda x: -x[1])[:6])
         lines.append(f"| {name} | {f['docs_dropped']:,} | {f['docs_changed']:,} | {f['chars_removed']:,} | {reasons} |")
+    replaced = s["filters"].get("scrub_pii", {}).get("replaced") or {}
+    lines += ["", f"scrub_pii replaced {replaced.get('emails', 0):,} e-mail addresses and "
+              f"{replaced.get('phones', 0):,} phone numbers."]
     lines += ["", "Input = kept + dropped: "
               f"{s['documents_in']:,} = {s['documents_out']:,} + {sum(f['docs_dropped'] for f in s['filters'].values()):,}", "",
               "## Kept, by language", "", "| lang | documents | bytes |", "| --- | ---: | ---: |"]

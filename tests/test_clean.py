@@ -181,6 +181,36 @@ def test_scrub_pii_is_off_by_default_and_on_by_config():
     assert "<email>" in clean_document(d, CleanConfig(scrub_emails=True)).text
 
 
+def test_scrub_pii_counts_what_it_replaced_summed_over_shards(tmp_path):
+    pii = [doc(ES + " Escribe a ana@correo.example.es o a luis@correo.example.es.", "a", "es"),
+           doc(ES2 + " Llama al +34 612 345 678.", "b", "es"), doc(EN, "c", "en")]
+    shards = [write_shard(tmp_path / "in" / f"p{i}.parquet", [d]) for i, d in enumerate(pii)]
+    cfg = CleanConfig(scrub_emails=True, scrub_phones=True)
+    merged, _, _ = run_all(shards, tmp_path / "out", cfg)
+    scrub = merged["filters"]["scrub_pii"]
+    assert scrub["replaced"] == {"emails": 2, "phones": 1} and scrub["docs_changed"] == 2
+    check_identity(merged)
+    # off (the default): counted as zero, so a summary tells "none replaced" from an older run
+    off, _, _ = run_all(shards, tmp_path / "off", CleanConfig())
+    assert off["filters"]["scrub_pii"]["replaced"] == {"emails": 0, "phones": 0}
+    assert "replaced" not in off["filters"]["dedup"]
+    # a summary from before the count existed still merges
+    old = merged | {"filters": {k: {x: y for x, y in f.items() if x != "replaced"} for k, f in merged["filters"].items()}}
+    assert merge_stats([old, merged])["filters"]["scrub_pii"]["replaced"] == {"emails": 2, "phones": 1}
+
+
+def test_clean_metrics_report_the_scrub_counts():
+    from flows.clean import clean_metrics
+
+    summary = merge_stats([])
+    summary["filters"]["scrub_pii"]["replaced"] = {"emails": 3, "phones": 4}
+    m = clean_metrics(summary)
+    assert m["scrubbed_emails"] == 3 and m["scrubbed_phones"] == 4 and m["dropped_scrub_pii"] == 0
+    old = merge_stats([])
+    old["filters"]["scrub_pii"].pop("replaced")
+    assert clean_metrics(old)["scrubbed_emails"] == 0
+
+
 # ---------------------------------------------------------------------------
 # length
 # ---------------------------------------------------------------------------

@@ -7,7 +7,8 @@ changed and removed, with a few examples):
                runs of blank lines
   boilerplate  licence/copyright headers and footers, page-number lines,
                verse numbers at line starts
-  scrub_pii    e-mail addresses and phone numbers -> <email>, <phone> (off by default)
+  scrub_pii    e-mail addresses and phone numbers -> <email>, <phone> (off by default);
+               its stats count them ("replaced": {"emails": n, "phones": m})
   length       too short / too long
   quality      Gopher-style heuristics (Rae et al. 2021, "Scaling Language
                Models", appendix A), with thresholds loosened for short texts
@@ -54,6 +55,7 @@ __all__ = [
 ]
 
 FILTERS = ("normalize", "boilerplate", "scrub_pii", "length", "quality", "language", "dedup")
+REPLACED = {"scrub_pii": ("emails", "phones")}  # filters that count what they replaced, and the kinds
 
 
 @dataclass(frozen=True)
@@ -372,6 +374,7 @@ class Change(NamedTuple):
     text: str
     why: str
     excerpt: str
+    counts: Mapping[str, int] | None = None  # what a filter replaced, by kind (scrub_pii: emails, phones)
 
 
 class Drop(NamedTuple):
@@ -408,7 +411,7 @@ def _f_scrub_pii(doc: Document, cfg: CleanConfig) -> Outcome:
     new, found = scrub_pii(doc.text, cfg.scrub_emails, cfg.scrub_phones)
     if new == doc.text:
         return None
-    return Change(new, "replaced " + ", ".join(f"{n} {k}" for k, n in found.items()), excerpt(new))
+    return Change(new, "replaced " + ", ".join(f"{n} {k}" for k, n in found.items()), excerpt(new), dict(found))
 
 
 def _f_length(doc: Document, cfg: CleanConfig) -> Outcome:
@@ -494,6 +497,15 @@ class FilterStats:
     docs_changed: int = 0
     chars_removed: int = 0  # may be negative for a filter that lengthens text (<email> for a@b.cd)
     ledger: Ledger = field(default_factory=lambda: Ledger(per_reason=None))
+    # What the filter replaced, by kind, over every document it changed (even one a later
+    # filter drops); None for filters that replace nothing, so their summary has no key.
+    replaced: dict[str, int] | None = None
+
+    @classmethod
+    def new(cls, name: str) -> FilterStats:
+        """Empty stats for filter `name`: scrub_pii counts its replacements from zero, so a
+        summary says "0 e-mails" rather than nothing when scrubbing found none."""
+        return cls(replaced=dict.fromkeys(REPLACED[name], 0) if name in REPLACED else None)
 
     @property
     def docs_dropped(self) -> int:
@@ -512,9 +524,11 @@ class FilterStats:
         self.ledger.max_examples = limit
         self.ledger.skip(reason, example={"id": doc.id, "excerpt": excerpt(doc.text), "why": f"{reason}: {why}"})
 
-    def changed(self, doc: Document, new_text: str, why: str, excerpt_: str, limit: int) -> None:
+    def changed(self, doc: Document, new_text: str, why: str, excerpt_: str, limit: int,
+                counts: Mapping[str, int] | None = None) -> None:
         self.docs_changed += 1
         self.chars_removed += len(doc.text) - len(new_text)
+        self._add_replaced(counts)
         self.ledger.max_examples = limit
         self.ledger.example(None, {"id": doc.id, "excerpt": excerpt_, "why": why})
 
@@ -522,19 +536,31 @@ class FilterStats:
         """Add `other`'s figures; examples in order, `limit` in all."""
         self.docs_changed += other.docs_changed
         self.chars_removed += other.chars_removed
+        self._add_replaced(other.replaced)
         self.ledger.max_examples = limit
         self.ledger.merge(other.ledger)
 
+    def _add_replaced(self, counts: Mapping[str, int] | None) -> None:
+        if counts is None:
+            return
+        self.replaced = dict(self.replaced or {})
+        for kind, n in counts.items():
+            self.replaced[kind] = self.replaced.get(kind, 0) + n
+
     def to_dict(self) -> dict[str, Any]:
         led = self.ledger.to_dict()
-        return {"docs_dropped": led["skipped"], "docs_changed": self.docs_changed,
-                "chars_removed": self.chars_removed, "reasons": led["reasons"], "examples": led["examples"]}
+        out = {"docs_dropped": led["skipped"], "docs_changed": self.docs_changed,
+               "chars_removed": self.chars_removed, "reasons": led["reasons"], "examples": led["examples"]}
+        if self.replaced is not None:
+            out["replaced"] = dict(self.replaced)
+        return out
 
     @classmethod
     def from_dict(cls, fd: Mapping[str, Any]) -> FilterStats:
         """What `to_dict` wrote (docs_dropped is the sum of the reasons)."""
+        replaced = fd.get("replaced")
         return cls(fd.get("docs_changed", 0), fd.get("chars_removed", 0),
-                   Ledger.from_dict(fd, per_reason=None))
+                   Ledger.from_dict(fd, per_reason=None), dict(replaced) if replaced is not None else None)
 
 
 @dataclass
@@ -546,7 +572,7 @@ class ShardStats:
     documents_out: int = 0
     chars_in: int = 0
     chars_out: int = 0
-    filters: dict[str, FilterStats] = field(default_factory=lambda: {n: FilterStats() for n in FILTERS})
+    filters: dict[str, FilterStats] = field(default_factory=lambda: {n: FilterStats.new(n) for n in FILTERS})
     languages: dict[str, dict[str, int]] = field(default_factory=dict)  # kept: lang -> documents, chars, bytes
     sources: dict[str, dict[str, int]] = field(default_factory=dict)  # source -> documents_in/out, chars_in/out
     sidecar: str | None = None
@@ -592,7 +618,7 @@ def merge_stats(stats: Iterable[ShardStats | Mapping[str, Any]], examples_per_fi
     """Sum per-shard stats into one dict of the same shape (plus "shards": the
     shard names). Examples are kept in input order, `examples_per_filter` each."""
     total = {"shards": [], "documents_in": 0, "documents_out": 0, "chars_in": 0, "chars_out": 0,
-             "filters": {n: FilterStats().to_dict() for n in FILTERS}, "languages": {}, "sources": {}, "seconds": 0.0}
+             "filters": {n: FilterStats.new(n).to_dict() for n in FILTERS}, "languages": {}, "sources": {}, "seconds": 0.0}
     for s in stats:
         d = s.to_dict() if isinstance(s, ShardStats) else s
         if d.get("shards"):
@@ -602,7 +628,7 @@ def merge_stats(stats: Iterable[ShardStats | Mapping[str, Any]], examples_per_fi
         for k in ("documents_in", "documents_out", "chars_in", "chars_out", "seconds"):
             total[k] += d.get(k, 0)
         for name, fd in d.get("filters", {}).items():
-            _merge_filter(total["filters"].setdefault(name, FilterStats().to_dict()), fd, examples_per_filter)
+            _merge_filter(total["filters"].setdefault(name, FilterStats.new(name).to_dict()), fd, examples_per_filter)
         for key in ("languages", "sources"):
             for name, counts in d.get(key, {}).items():
                 slot = total[key].setdefault(name, {})
@@ -652,7 +678,7 @@ def clean_document(doc: Document, cfg: CleanConfig, stats: ShardStats | None = N
             return None
         if isinstance(outcome, Change):
             if fs is not None:
-                fs.changed(doc, outcome.text, outcome.why, outcome.excerpt, cfg.examples_per_filter)
+                fs.changed(doc, outcome.text, outcome.why, outcome.excerpt, cfg.examples_per_filter, outcome.counts)
             doc.text = outcome.text
     return doc
 
