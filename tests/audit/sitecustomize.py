@@ -14,6 +14,8 @@ _seen: set[str] = set()
 
 
 def _hook(event, args):
+    if args and isinstance(args[0], str) and args[0].endswith(".__path_hook__"):
+        return  # setuptools' editable finder puts this marker on sys.path: no file, no folder
     if event == "open" and args and isinstance(args[0], (str, bytes, os.PathLike)):
         mode, flags = args[1], args[2]
         reading = ("r" in mode and "+" not in mode) if isinstance(mode, str) else not (flags & (os.O_WRONLY | os.O_RDWR))
