@@ -1,15 +1,33 @@
-"""Small pieces several pages share: 'this is missing', the model picker."""
+"""Small pieces several pages share: 'this is missing', a file that cannot be read, numbers on
+chart axes in the reader's language, the model picker."""
 from __future__ import annotations
 
+import altair as alt
 import streamlit as st
 
 from . import loaders
-from .i18n import num, t
+from .i18n import lang, num, t
 
 
 def missing(what: str, command: str = "make run") -> None:
     """Say what is not there yet and which command makes it."""
     st.info(t("missing_run", what=what, command=command), icon=":material/hourglass_empty:")
+
+
+def unreadable_or_missing(relative: str, what: str) -> None:
+    """A file that is there but cannot be read is being written (or broken); otherwise not made yet."""
+    if (loaders.root() / relative).exists():
+        st.warning(t("file_unreadable", path=relative), icon=":material/sync_problem:")
+    else:
+        missing(what)
+
+
+def locale(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
+    """Axis numbers written as the reader's language writes them (2,5 and 1 000 in Spanish)."""
+    if lang() != "es":
+        return chart
+    return chart.configure(locale={"number": {"decimal": ",", "thousands": "\u202f", "grouping": [3],
+                                              "currency": ["", "\u00a0€"]}})
 
 
 def model_picker(key: str, prefer: str = "chat") -> loaders.Loaded | None:
@@ -36,7 +54,6 @@ def model_picker(key: str, prefer: str = "chat") -> loaders.Loaded | None:
     st.caption(t("model_size", params=num((entry.parameters or 0) / 1e6, 2), context=num(loaded.window),
                  step=num(entry.step)))
     return loaded
-
 
 
 def bounded(key: str, default, low, high) -> None:

@@ -15,6 +15,12 @@ STRINGS = {
         "es": "Todavía no hay {what}. Se crea con `{command}` en la carpeta del proyecto.",
         "en": "There is no {what} yet. It is made by `{command}` in the project folder.",
     },
+    "file_unreadable": {
+        "es": "El archivo `{path}` está a medio escribir o dañado, así que no se puede leer ahora. Si hay una "
+              "ejecución en marcha, espera a que termine; si no, vuelve a crearlo con `make run`.",
+        "en": "The file `{path}` is half-written or damaged, so it cannot be read now. If a run is in progress, "
+              "wait for it to finish; otherwise make it again with `make run`.",
+    },
     "model_label": {"es": "Modelo", "en": "Model"},
     "model_kind_chat": {"es": "chat (ajustado para conversar)", "en": "chat (fine-tuned to converse)"},
     "model_kind_base": {"es": "base (solo continúa texto)", "en": "base (only continues text)"},

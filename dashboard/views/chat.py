@@ -86,10 +86,10 @@ def reply(round_: int) -> None:
     history.append(answer)
 
 
-left, right, _ = st.columns([1, 1, 4])
-regenerate = left.button(t("chat_regenerate"), key="chat_regenerate", icon=":material/refresh:",
-                         disabled=not (history and history[-1]["role"] == "assistant"))
-if right.button(t("chat_clear"), key="chat_clear", icon=":material/delete:", disabled=not history):
+buttons = st.container(horizontal=True)  # each button as wide as its label, in either language
+regenerate = buttons.button(t("chat_regenerate"), key="chat_regenerate", icon=":material/refresh:",
+                            disabled=not (history and history[-1]["role"] == "assistant"))
+if buttons.button(t("chat_clear"), key="chat_clear", icon=":material/delete:", disabled=not history):
     history.clear()
     st.session_state["chat_rounds"] = 0
 

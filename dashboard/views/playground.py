@@ -31,9 +31,9 @@ top_p = c.slider(t("pg_top_p"), 0.05, 1.0, 1.0, 0.05, key="pg_top_p", help=t("pg
 max_new = d.slider(t("pg_max_new"), 1, most, key="pg_max_new")
 seed = e.number_input(t("pg_seed"), 0, 2**31 - 1, 0, key="pg_seed", help=t("pg_seed_help"))
 colour = st.toggle(t("pg_colour"), value=True, key="pg_colour")
-go_col, stop_col, _ = st.columns([1, 1, 6])
-go = go_col.button(t("pg_generate"), key="pg_generate", type="primary", icon=":material/play_arrow:")
-stop_col.button(t("pg_stop"), key="pg_stop", icon=":material/stop:")  # any click reruns: that stops a stream
+buttons = st.container(horizontal=True)  # each button as wide as its label, in either language
+go = buttons.button(t("pg_generate"), key="pg_generate", type="primary", icon=":material/play_arrow:")
+buttons.button(t("pg_stop"), key="pg_stop", icon=":material/stop:")  # any click reruns: that stops a stream
 
 
 def label(token_id: int) -> str:

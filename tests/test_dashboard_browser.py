@@ -1,0 +1,214 @@
+"""The dashboard in a real browser: Debian's chromium driven by Playwright against `streamlit run`.
+
+A tiny finished project (tests/dashboard_project.py: two 2-layer models with a 64-token window)
+is served on a free 127.0.0.1 port; each test opens its own browser context (its own Streamlit
+session) and leaves a full-page screenshot per page in its tmp_path/screenshots (copied to
+/tmp/forja_screens/ for a person to look at). Widgets are found by the CSS class Streamlit puts
+on the container of every widget with a key (`.st-key-<key>`), never by translated text.
+
+Skipped, loudly, where chromium or playwright is missing: `make browser` installs chromium.
+"""
+from __future__ import annotations
+
+import re
+
+import browser
+import pytest
+from dashboard_project import make_project
+
+pytestmark = pytest.mark.slow
+
+REASON = browser.missing_browser()
+if REASON:
+    pytest.skip(REASON, allow_module_level=True)
+
+from playwright.sync_api import expect, sync_playwright
+
+from dashboard.i18n import TABLE
+
+PAGE_MS = 30_000  # the longest any one wait may take (a model load on a busy CPU included)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    root = tmp_path_factory.mktemp("browser")
+    project = make_project(root / "project")
+    with browser.streamlit_server(project, root / "streamlit.log", timeout=60) as srv:
+        yield srv
+        assert srv.proc.poll() is None, f"streamlit died during the tests:\n{srv.log_tail()}"
+    assert srv.proc.poll() is not None, "streamlit is still running after stop()"
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    with sync_playwright() as p:
+        b = browser.launch_chromium(p)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def page(chromium, server, tmp_path):
+    """A fresh browser context (a new Streamlit session), English locale, wide window."""
+    ctx = chromium.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
+    ctx.set_default_timeout(PAGE_MS)
+    pg = ctx.new_page()
+    pg.shots = tmp_path / "screenshots"
+    pg.base = server.url
+    errors: list[str] = []
+    pg.on("pageerror", lambda err: errors.append(str(err)))
+    yield pg
+    ctx.close()
+    assert not errors, f"javascript errors in the page: {errors}"
+
+
+def open_page(page, path: str = "") -> None:
+    page.goto(f"{page.base}/{path}")
+    browser.wait_app_ready(page, PAGE_MS)
+
+
+def no_exception(page) -> None:
+    shown = page.locator('[data-testid="stException"]')
+    assert shown.count() == 0, f"the page shows an exception: {shown.first.inner_text()[:2000]}"
+
+
+def title(page) -> str:
+    return page.locator("h1").first.inner_text().strip()
+
+
+def meter_used(page) -> tuple[int, int]:
+    """The meter's first two numbers: "Context window: 23 of 64 tokens used (...)"."""
+    text = page.locator(browser.key_css("chat_meter")).inner_text()
+    figures = re.findall(r"\d+", text)
+    assert len(figures) >= 2, f"no 'used of window' figures in the context meter: {text!r}"
+    return int(figures[0]), int(figures[1])
+
+
+def test_language_switch_changes_the_page(page):
+    open_page(page)
+    no_exception(page)
+    assert title(page) == TABLE["home_title"]["en"]
+    browser.save_screenshot(page, page.shots, "home-en")
+
+    page.locator(browser.key_css("lang")).get_by_text("Español", exact=True).click()
+    expect(page.locator("h1").first).to_have_text(TABLE["home_title"]["es"])
+    browser.wait_idle(page, PAGE_MS)
+    sidebar = page.locator('[data-testid="stSidebarNav"]')
+    expect(sidebar).to_contain_text(TABLE["nav_playground"]["es"])
+    browser.save_screenshot(page, page.shots, "home-es")
+
+    page.locator(browser.key_css("lang")).get_by_text("English", exact=True).click()
+    expect(page.locator("h1").first).to_have_text(TABLE["home_title"]["en"])
+    expect(sidebar).to_contain_text(TABLE["nav_playground"]["en"])
+
+
+def test_training_page(page):
+    open_page(page, "training")
+    no_exception(page)
+    assert page.locator("h1").count() >= 1, "the training page shows no title"
+    browser.save_screenshot(page, page.shots, "training")
+
+
+PG_ENDS = {key: TABLE[key]["en"] for key in ("pg_end_limit", "pg_end_stop_token", "pg_end_stopped")}
+TOKENS_IN = re.compile(r"(\d+) tokens in ")
+
+
+def playground_end(page) -> tuple[str, int]:
+    """Wait for the figures under a finished (or stopped) text: (which end, tokens made)."""
+    stats = page.get_by_text(TOKENS_IN)
+    expect(stats).to_be_visible()
+    browser.wait_idle(page, PAGE_MS)
+    text = stats.inner_text()
+    end = next((key for key, words in PG_ENDS.items() if words in text), None)
+    assert end, f"the figures name no end of the text: {text!r}"
+    return end, int(TOKENS_IN.search(text).group(1))
+
+
+def test_playground_streams_and_stops(page):
+    open_page(page, "playground")
+    no_exception(page)
+    expect(page.locator("h1").first).to_have_text(TABLE["pg_title"]["en"])
+    prompt = page.locator(browser.key_css("pg_prompt")).locator("textarea")
+    output = browser.key_css("pg_output")
+    generate = page.locator(browser.key_css("pg_generate")).locator("button")
+    stop = page.locator(browser.key_css("pg_stop")).locator("button")
+
+    # A whole generation: the text in the output grows piece by piece.
+    prompt.fill("En un lugar de la Mancha")
+    prompt.press("Control+Enter")  # commits the text area's value (a rerun) before the click
+    browser.wait_idle(page, PAGE_MS)
+    browser.watch_text(page, output)
+    generate.click()
+    end, made = playground_end(page)
+    log = browser.watched(page, output)
+    assert browser.growth_steps(log) >= 3, f"the output did not grow piece by piece: {log}"
+    text = page.locator(output).inner_text()
+    assert text.startswith("En un lugar de la Mancha") and len(text) > len("En un lugar de la Mancha"), text
+    assert end in ("pg_end_limit", "pg_end_stop_token") and made > 0, (end, made)
+    no_exception(page)
+    browser.save_screenshot(page, page.shots, "playground")
+
+    # Stop, pressed while tokens arrive: the text ends there, says so, and stops growing.
+    # (A very fast machine could finish first: then it is tried again with another seed.)
+    most = int(page.locator(browser.key_css("pg_max_new")).locator("input[type=range]").input_value())
+    seeds = page.locator(browser.key_css("pg_seed")).locator("input[type=number]")
+    for attempt in range(3):
+        seeds.fill(str(attempt + 1))
+        seeds.press("Enter")
+        browser.wait_idle(page, PAGE_MS)
+        browser.watch_text(page, output)
+        generate.click()
+        page.wait_for_function("(sel) => ((window.__forjaWatch || {})[sel] || []).length >= 3", arg=output)
+        stop.click()
+        end, made = playground_end(page)
+        if end == "pg_end_stopped":
+            break
+    assert end == "pg_end_stopped", f"three generations ended before Stop was pressed ({end})"
+    assert made < most, f"stopped, yet all {most} tokens were made"
+    stopped = page.locator(output).inner_text()
+    page.wait_for_timeout(1000)
+    assert page.locator(output).inner_text() == stopped, "the text still grows after Stop"
+    no_exception(page)
+    expect(generate).to_be_enabled()
+    browser.save_screenshot(page, page.shots, "playground-stopped")
+
+
+def send_chat(page, text: str) -> None:
+    box = page.locator(browser.key_css("chat_input")).locator("textarea")
+    box.fill(text)
+    browser.watch_text(page, browser.key_css("chat_log"))
+    box.press("Enter")
+
+
+def test_chat_two_messages(page):
+    open_page(page, "chat")
+    no_exception(page)
+    expect(page.locator("h1").first).to_have_text(TABLE["chat_title"]["en"])
+    log_css = browser.key_css("chat_log")
+    messages = page.locator(log_css).locator('[data-testid="stChatMessage"]')
+    expect(messages).to_have_count(0)
+    used = [meter_used(page)]
+
+    for n, text in enumerate(("Hola, ¿cómo estás?", "What is a language model?"), start=1):
+        send_chat(page, text)
+        expect(page.locator(log_css)).to_contain_text(text)
+        # Finished: the reply is redrawn with its figures ("32 tokens · 54.2 tokens/s").
+        expect(messages).to_have_count(2 * n)
+        expect(messages.nth(2 * n - 1)).to_contain_text(re.compile(r"\d+ tokens · [\d.,]+ tokens/s"))
+        browser.wait_idle(page, PAGE_MS)
+        reply = messages.nth(2 * n - 1).inner_text().strip()
+        assert reply, f"empty reply to message {n}"
+        grew = browser.growth_steps(browser.watched(page, log_css))
+        assert grew >= 3, f"reply {n} did not stream (the chat log grew {grew} times)"
+        assert messages.nth(2 * n - 2).inner_text().strip().endswith(text)  # after the avatar icon's name
+        used.append(meter_used(page))
+        no_exception(page)
+        browser.save_screenshot(page, page.shots, f"chat-{n}")
+    windows = {w for _, w in used}
+    assert windows == {64}, f"the meter should show the tiny models' 64-token window: {used}"
+    (u0, _), (u1, _), (u2, _) = used
+    # The history fills the window (64 tokens, 32 of them kept for the reply): the meter moves up
+    # from the empty conversation, and never past the window.
+    assert u0 < u1 <= 64 and u0 < u2 <= 64, f"the context meter did not move: {used}"
