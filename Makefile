@@ -62,6 +62,7 @@ test: setup-dev browser
 bench: setup-dev
 	$(BIN)/python -m bench.train_throughput
 	$(BIN)/python -m bench.generation
+	$(BIN)/python -m bench.dashboard
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
