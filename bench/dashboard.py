@@ -61,7 +61,7 @@ GOAL_FIRST_S = 0.3
 GOAL_RATIO = 0.90
 MAX_NEW_TOKENS = 256  # dashboard.loaders.MAX_NEW_TOKENS (not imported: that module needs Streamlit)
 CHAT_MESSAGE = "Hola, ¿qué es un modelo de lenguaje?"
-BASE_PROMPT = "En un lugar de la Mancha, de cuyo nombre"  # the page default alone gets "." and EOS from models/base
+BASE_PROMPT = "En un lugar de la Mancha, de cuyo nombre"  # the page default (shorter, it got "." and the end from models/base)
 SESSION_MESSAGES = ["Hola, ¿cómo estás?", "What is a language model?", "Dime un refrán sobre el pan.",
                     "Translate to Spanish: the king said"]
 

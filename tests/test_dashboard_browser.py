@@ -104,11 +104,18 @@ def test_language_switch_changes_the_page(page):
     expect(sidebar).to_contain_text(TABLE["nav_playground"]["en"])
 
 
-def test_training_page(page):
-    open_page(page, "training")
+CHART = '[data-testid="stVegaLiteChart"]'
+
+
+@pytest.mark.parametrize("path, heading, charts", [("training", "tr_title", 3), ("data", "da_title", 2)])
+def test_training_and_data_pages_draw_their_charts(page, path, heading, charts):
+    """The loss curves, the lr, bits per byte (training); sources and the cleaning funnel (data)."""
+    open_page(page, path)
     no_exception(page)
-    assert page.locator("h1").count() >= 1, "the training page shows no title"
-    browser.save_screenshot(page, page.shots, "training")
+    assert title(page) == TABLE[heading]["en"]
+    expect(page.locator(f"{CHART} >> visible=true").nth(charts - 1)).to_be_visible()  # not the other tab's
+    expect(page.locator(f"{CHART} canvas, {CHART} svg").first).to_be_visible()  # Vega drew, not just a box
+    browser.save_screenshot(page, page.shots, path)
 
 
 PG_ENDS = {key: TABLE[key]["en"] for key in ("pg_end_limit", "pg_end_stop_token", "pg_end_stopped")}

@@ -9,7 +9,7 @@ STRINGS = {
               "of a word) by how likely it finds it; the temperature decides how much it gambles.",
     },
     "pg_prompt": {"es": "Tu texto", "en": "Your text"},
-    "pg_prompt_default": {"es": "En un lugar de la Mancha", "en": "It is a truth universally acknowledged"},
+    "pg_prompt_default": {"es": "En un lugar de la Mancha, de cuyo nombre", "en": "It is a truth universally acknowledged"},
     "pg_temperature": {"es": "Temperatura", "en": "Temperature"},
     "pg_temperature_help": {
         "es": "0 = elige siempre el token más probable (siempre el mismo texto). 1 = tal como aprendió. "

@@ -55,8 +55,7 @@ STRINGS = {
     "tr_step": {"es": "Paso", "en": "Step"},
     "tr_step_of": {"es": "{step} de {total}", "en": "{step} of {total}"},
     "tr_tokens_seen": {"es": "Tokens leídos", "en": "Tokens read"},
-    "tr_speed": {"es": "Velocidad", "en": "Speed"},
-    "tr_tokens_per_s": {"es": "{n} tokens/s", "en": "{n} tokens/s"},
+    "tr_speed": {"es": "Velocidad (tokens/s)", "en": "Speed (tokens/s)"},  # the unit in the label: the figure fits
     "tr_speed_help": {
         "es": "Cuántos tokens lee el modelo por segundo en el último tramo registrado.",
         "en": "How many tokens the model reads per second in the last logged stretch.",

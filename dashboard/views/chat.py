@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import ui
-from dashboard.generation import Clock, pieces
+from dashboard.generation import Clock, Throttle, pieces
 from dashboard.i18n import num, t
 from dashboard.loaders import MAX_NEW_TOKENS, MAX_PROMPT_CHARS
 from llm_core.config import SampleConfig
@@ -76,11 +76,13 @@ def reply(round_: int) -> None:
     answer = {"role": "assistant", "content": "", "tokens": 0, "rate": 0.0}
     st.session_state["chat_pending"] = answer
     with st.chat_message("assistant"):
-        out = st.empty()
+        out, redraw = st.empty(), Throttle()
         for piece, _ in pieces(model, tok, fit.ids, cfg, [tok.end_of_turn_id, tok.eos_id], clock, reply=True):
             answer["content"] += piece
             answer["tokens"], answer["rate"] = clock.tokens, clock.tokens_per_s
-            out.text(answer["content"])
+            if redraw.due():
+                out.text(answer["content"])
+        out.text(answer["content"])
     answer["rate"] = clock.tokens_per_s
     del st.session_state["chat_pending"]
     history.append(answer)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import render, ui
-from dashboard.generation import Clock, pieces
+from dashboard.generation import Clock, Throttle, pieces
 from dashboard.i18n import num, pct, t
 from dashboard.loaders import MAX_NEW_TOKENS, MAX_PROMPT_CHARS
 from llm_core.config import SampleConfig
@@ -59,6 +59,7 @@ def generate() -> None:
     st.session_state["pg_result"] = result  # grows in place: a click on Stop keeps what was made
     out = st.container(key="pg_output").empty()
     held = []  # steps whose text TextStream holds back (bytes of one character)
+    redraw = Throttle()
     for piece, step in pieces(model, tok, ids, cfg, [tok.eos_id, tok.bos_id], result["clock"]):
         result["text"] += piece
         if step is not None:
@@ -66,7 +67,9 @@ def generate() -> None:
         if piece and held:  # the text is final: it belongs to the newest held step
             result["tokens"].append({"text": piece, "prob": held[-1].prob, "candidates": held[-1].candidates})
             held.clear()
-        out.text(prompt + result["text"])
+        if redraw.due():
+            out.text(prompt + result["text"])
+    out.text(prompt + result["text"])
     result["end"] = "pg_end_limit" if result["clock"].tokens >= max_new else "pg_end_stop_token"
 
 

@@ -82,7 +82,7 @@ def status(stage: str, rows: list[dict], run: outputs.Run | None, live: bool, st
     a.metric(t("tr_step"), t("tr_step_of", step=num(last.get("step")), total=num(steps)) if steps else num(last.get("step")))
     b.metric(t("tr_tokens_seen"), num(last.get("tokens", final.get("tokens_seen"))))
     speed = last.get("tokens_per_s", final.get("tokens_per_s"))
-    c.metric(t("tr_speed"), t("tr_tokens_per_s", n=num(speed)) if speed is not None else "–",
+    c.metric(t("tr_speed"), num(speed) if speed is not None else "–",
              help=t("tr_speed_help"))
     if live:
         d.metric(t("tr_eta"), duration(outputs.eta_seconds(run, steps)), help=t("tr_eta_help"))
