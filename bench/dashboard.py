@@ -426,6 +426,51 @@ def chat_round(chromium, url: str, messages: list[str], probe: bool, timeout_s: 
             c.close()
 
 
+PG_STATS = re.compile(r"(\d+) tokens in ([\d.]+) s \(([\d.,]+) tokens/s\); the first took ([\d.]+) s")
+
+
+def playground_round(chromium, url: str, repeats: int, timeout_s: float) -> list[dict]:
+    """/playground with its default prompt and settings (English page): Generate pressed
+    `repeats` times; each time the page's own figures (tokens, seconds, tokens/s, first)."""
+    from tests import browser
+
+    ctx = chromium.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
+    try:
+        p = ctx.new_page()
+        p.set_default_timeout(timeout_s * 1000)
+        p.goto(f"{url}/playground")
+        browser.wait_app_ready(p, timeout_s * 1000)
+        runs = []
+        for _ in range(repeats):
+            p.locator(browser.key_css("pg_generate")).locator("button").click()
+            p.wait_for_timeout(300)
+            browser.wait_idle(p, timeout_s * 1000)
+            m = PG_STATS.search(p.locator("body").inner_text())
+            if m:
+                runs.append({"tokens": int(m.group(1)), "seconds": float(m.group(2)),
+                             "page_tokens_per_s": float(m.group(3).replace(",", "")), "first_s": float(m.group(4))})
+        return runs
+    finally:
+        ctx.close()
+
+
+def library_playground_rate(project: Path, repeats: int) -> float | None:
+    """tokens/s of `llm_core.sample.stream` alone in this process on models/base with the
+    playground's English default prompt and settings: what the page's figure is compared with."""
+    from dashboard.strings.playground import STRINGS
+
+    base = next((s for s in load_subjects(project)[0] if s.label == "base"), None)
+    if base is None:
+        return None
+    ids = base.tokenizer.encode(STRINGS["pg_prompt_default"]["en"], bos=True)
+    rates = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        n = len(library_full(base, ids, base.cfg, base.stop_ids))
+        rates.append(n / (time.perf_counter() - t0))
+    return statistics.median(rates)
+
+
 def responsiveness(chromium, url: str, timeout_s: float) -> dict:
     """While replies are being made: /_stcore/health latency and a fresh session's home page."""
     t0 = time.perf_counter()
@@ -477,6 +522,7 @@ def _run_sessions(args, scratch: Path) -> dict:
         chromium = browser.launch_chromium(pw)
         try:
             warm = chat_round(chromium, srv.url, messages[:1], probe=False, timeout_s=args.timeout)  # model load
+            playground = playground_round(chromium, srv.url, 5, args.timeout)[1:]  # the first loads models/base
             alone = chat_round(chromium, srv.url, messages[:1], probe=False, timeout_s=args.timeout)
             idle = responsiveness(chromium, srv.url, args.timeout)
             together = chat_round(chromium, srv.url, messages, probe=True, timeout_s=args.timeout)
@@ -504,15 +550,24 @@ def _run_sessions(args, scratch: Path) -> dict:
              for s in together["sessions"])
     print(f"each session got its own answer and shows no other's message: {'yes' if ok else 'NO'}; "
           f"server alive after the run: {alive}")
+    library = library_playground_rate(project, 5)
+    page = statistics.median(r["page_tokens_per_s"] for r in playground) if playground else None
+    pg_line = (f"playground, default prompt and settings, through the browser: {page:.1f} tokens/s as the page reports "
+               f"it (median of {len(playground)}; {playground[0]['tokens']} tokens, first after "
+               f"{statistics.median(r['first_s'] for r in playground):.3f} s); llm_core.sample.stream alone in this "
+               f"process: {library:.1f} tokens/s; page/library {page / library:.2f}"
+               if page and library else "playground: no figures (no models/base, or the page showed none)")
+    print(pg_line)
     for note in notes:
         print(f"note: {note}")
-    payload = {"benchmark": f"{NAME}-sessions", "machine": machine, "project": str(project),
+    payload = {"playground": {"runs": playground, "page_tokens_per_s": page, "library_tokens_per_s": library},
+               "benchmark": f"{NAME}-sessions", "machine": machine, "project": str(project),
                "sessions": n, "server_threads": args.server_threads or None, "notes": notes, "isolated": ok, "server_alive": alive,
                "warmup": warm, "alone": alone, "together": together, "idle_responsiveness": idle}
     path = common.write_results(f"{NAME}-sessions", torch.device("cpu"), payload, enabled=not args.no_save,
                                 tag=args.tag)
     if path:
-        write_markdown(path, headers, rows, notes + [
+        write_markdown(path, headers, rows, notes + [pg_line,
             f"responsiveness while {n} generate: health {r['health_s']:.3f} s, home page {r['home_title_s']:.2f} s "
             f"(idle {idle['health_s']:.3f} s, {idle['home_title_s']:.2f} s)"], machine, title="Dashboard chat sessions")
     return payload

@@ -9,6 +9,8 @@ sees a stage's new output as soon as it is written and rereads nothing else.
 """
 from __future__ import annotations
 
+import logging
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,9 @@ from . import outputs
 # Limits that keep one visitor from holding the CPU for everyone.
 MAX_PROMPT_CHARS = 4000
 MAX_NEW_TOKENS = 256
+THREADS_ENV = "FORJA_DASHBOARD_THREADS"  # torch threads per generation; default half the cores
+
+log = logging.getLogger("forja.dashboard")
 
 
 class ModelLoadError(Exception):
@@ -59,8 +64,33 @@ def load(entry: ModelEntry) -> Loaded:
     """The model and tokenizer of `entry`; ModelLoadError with the reason when they cannot be used."""
     if entry.problem:
         raise ModelLoadError(entry.problem)
+    use_threads()
     path = root() / entry.path
     return _load(str(path), outputs.mtime(path / "model.safetensors"), entry)
+
+
+@st.cache_resource(show_spinner=False)
+def threads() -> int:
+    """torch intra-op threads for a generation: $FORJA_DASHBOARD_THREADS, else half the cores.
+    The server, its other sessions and often the browser share the CPU with the model; a small
+    model gains little from more threads, and an op split over every core waits for whichever
+    thread is descheduled (2 cores, bench/dashboard.py --sessions: the playground's 156 tokens/s
+    became 200-315, its first token 0.13 s became 0.01-0.03 s)."""
+    raw = os.environ.get(THREADS_ENV, "").strip()
+    if raw:
+        if raw.isdigit() and int(raw) > 0:
+            return int(raw)
+        log.warning("%s=%r is not a whole number above 0: using half the cores", THREADS_ENV, raw)
+    return max(1, (os.cpu_count() or 2) // 2)
+
+
+def use_threads() -> None:
+    """Apply threads() in this thread: each script run has its own thread, and torch keeps
+    the OpenMP thread count per thread."""
+    import torch
+
+    if torch.get_num_threads() != threads():
+        torch.set_num_threads(threads())
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

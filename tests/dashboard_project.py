@@ -36,9 +36,10 @@ def tiny_tokenizer(folder: Path) -> Path:
     return _TOKENIZER_CACHE["path"]
 
 
-def tiny_checkpoint(folder: Path, tokenizer: Path, stage: str, seed: int = 0, context: int = 64) -> Path:
+def tiny_checkpoint(folder: Path, tokenizer: Path, stage: str, seed: int = 0, context: int = 64,
+                    dim: int = 32, n_layers: int = 2) -> Path:
     torch.manual_seed(seed)
-    model = Transformer(ModelConfig(vocab_size=VOCAB, dim=32, n_layers=2, n_heads=2, max_seq_len=context))
+    model = Transformer(ModelConfig(vocab_size=VOCAB, dim=dim, n_layers=n_layers, n_heads=2, max_seq_len=context))
     return save_checkpoint(folder, model, state={"step": 12, "stage": stage}, tokenizer_path=tokenizer)
 
 
@@ -119,7 +120,7 @@ def write_summaries(root: Path) -> None:
                      "examples": ex}}})
 
 
-def make_project(root: Path, models: bool = True) -> Path:
+def make_project(root: Path, models: bool = True, **size) -> Path:
     """Write a finished tiny run under `root` (dvc.yaml copied from the repo, no .dvc folder:
     DVC cannot tell states, as when a run holds its lock)."""
     root.mkdir(parents=True, exist_ok=True)
@@ -131,6 +132,6 @@ def make_project(root: Path, models: bool = True) -> Path:
     write_summaries(root)
     if models:
         tok = tiny_tokenizer(root)
-        tiny_checkpoint(root / "models" / "base", tok, "pretrain", seed=0)
-        tiny_checkpoint(root / "models" / "chat", tok, "finetune", seed=1)
+        tiny_checkpoint(root / "models" / "base", tok, "pretrain", seed=0, **size)  # size: context, dim, n_layers
+        tiny_checkpoint(root / "models" / "chat", tok, "finetune", seed=1, **size)
     return root
