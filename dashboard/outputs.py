@@ -175,7 +175,9 @@ def stage_states(root: Path, status: dict | None) -> list[StageState]:
             state = "never"
         else:
             state = "outdated" if changes else "done"
-        out.append(StageState(name, state, ran_at, seconds, why))
+        # A stage never run here has, at most, the committed figures of someone else's run:
+        # its metrics file's time is when it was checked out, not when it ran.
+        out.append(StageState(name, state, ran_at if state != "never" else None, seconds, why))
     return out
 
 

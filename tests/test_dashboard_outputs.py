@@ -46,3 +46,17 @@ def test_headlines_and_prefect_address(monkeypatch):
 def test_dvc_status_outside_a_dvc_project_says_why(tmp_path):
     status = outputs.dvc_status(tmp_path)
     assert status.changes is None and not status.busy and "no .dvc folder" in status.error
+
+
+def test_a_stage_never_run_here_has_no_time(tmp_path):
+    """A fresh clone holds the committed metrics of someone else's run: their file time is the
+    checkout's, so it is no 'when it ran'; the figures themselves are still shown."""
+    (tmp_path / "dvc.yaml").write_text("stages:\n  collect: {cmd: x}\n  clean: {cmd: y}\n")
+    (tmp_path / "dvc.lock").write_text("schema: '2.0'\nstages:\n  collect: {cmd: x}\n")
+    (tmp_path / "metrics").mkdir()
+    for name in ("collect", "clean"):
+        (tmp_path / "metrics" / f"{name}.json").write_text('{"seconds": 5.0}')
+    collect, clean = outputs.stage_states(tmp_path, {})
+    assert (collect.state, clean.state) == ("done", "never")
+    assert collect.ran_at is not None and clean.ran_at is None
+    assert clean.seconds == 5.0
