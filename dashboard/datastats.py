@@ -246,3 +246,14 @@ def task_accuracy(rows: list[dict], columns: tuple[str, ...] = ("base_0shot", "c
             if _n(r.get(c)) is not None:
                 out.append({"task": r["task"], "model": c, "accuracy": r[c]})
     return out
+
+
+def reply_scores(rows: list[dict]) -> dict[str, dict]:
+    """plots/evaluate/replies.csv as {lang: {prompts, language, sentence, chrf}} ("all" too);
+    rows with a non-numeric figure (a file being written) are left out."""
+    out = {}
+    for r in rows:
+        figures = {k: _n(r.get(k)) for k in ("prompts", "language", "sentence", "chrf")}
+        if isinstance(r.get("lang"), str) and all(v is not None for v in figures.values()):
+            out[r["lang"]] = figures
+    return out

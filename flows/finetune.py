@@ -3,15 +3,18 @@
     python -m flows.finetune
 
 Data: the built-in bilingual task suite (from the cleaned corpus and the
-aligned Bible verses), the conversations that ship in PyPI packages
+aligned Bible verses), forja's own greetings, small talk and FAQ in es and en
+(llm_core.data.smalltalk), the conversations that ship in PyPI packages
 (chatterbot-corpus es/en, chitchat-dataset en) and the user's chat files
 (OpenAI messages, Alpaca, ShareGPT). Loss only on assistant tokens. Full
 fine-tuning by default; LoRA (merged into the weights at the end) as an option.
 Writes models/chat/, data/finetune/ (task items, used again by evaluate),
-metrics/finetune.json, plots/finetune/loss.csv and reports/finetune.md.
+(and the held-out small-talk prompts), metrics/finetune.json, plots/finetune/loss.csv
+and reports/finetune.md.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections import Counter
@@ -19,11 +22,11 @@ from pathlib import Path
 
 from prefect import flow, task
 
-from llm_core.atomic import atomic_dir
+from llm_core.atomic import atomic_dir, write_jsonl
 from llm_core.chat import encode_conversations
 from llm_core.checkpoint import load_checkpoint, load_model, save_checkpoint
 from llm_core.config import to_dict
-from llm_core.data import chat_corpus
+from llm_core.data import chat_corpus, smalltalk
 from llm_core.data.chat_batches import ChatBatches
 from llm_core.data.chat_files import ChatReadReport, read_chat_file
 from llm_core.data.collect import read_aligned_verses
@@ -66,9 +69,23 @@ def build_tasks(p: TaskParams, out: Path) -> dict:
     return {"train": [as_messages(i) for i in suite.train], "counts": suite.counts()}
 
 
-def conversations(p: ConversationParams, files: tuple[ChatFile, ...], on_error: str) -> tuple[list, dict]:
+def own_conversations(p: ConversationParams, out: Path) -> list:
+    """forja's own small talk and FAQ: the training part, `p.smalltalk` times; the held-out
+    prompts go to `out`/smalltalk_heldout.jsonl for the evaluate stage."""
+    if not p.smalltalk:
+        write_jsonl(out / "smalltalk_heldout.jsonl", [])
+        return []
+    train, held = smalltalk.build(seed=0, heldout_share=p.smalltalk_heldout)
+    write_jsonl(out / "smalltalk_heldout.jsonl", (dataclasses.asdict(h) for h in held))
+    log.info("smalltalk: %d conversations (x%d), %d held-out prompts", len(train), p.smalltalk, len(held))
+    return train * p.smalltalk
+
+
+def conversations(p: ConversationParams, files: tuple[ChatFile, ...], on_error: str, own: list) -> tuple[list, dict]:
     counts: Counter = Counter()
-    convs = []
+    convs = list(own)
+    if own:
+        counts[f"forja smalltalk (x{p.smalltalk})"] = len(own) // p.smalltalk
     for lang, wanted in (("es", p.chatterbot_es), ("en", p.chatterbot_en)):
         if wanted:
             convs += list(chat_corpus.chatterbot(lang, counts))
@@ -115,7 +132,8 @@ def finetune_flow() -> dict:
     with stage_timer("finetune") as timer:
         with atomic_dir(DATA) as data_dir:  # the previous task files stay until the new ones are whole
             tasks = build_tasks(cfg.tasks, data_dir)
-        convs, sources = conversations(cfg.conversations, cfg.files, cfg.on_error)
+            own = own_conversations(cfg.conversations, data_dir)
+        convs, sources = conversations(cfg.conversations, cfg.files, cfg.on_error, own)
         tok = Tokenizer.load(BASE / "tokenizer.model")
         examples, stats = encode_conversations(tok, tasks["train"] + convs, max_len=cfg.train.seq_len + 1)
         train_ex = [e for i, e in enumerate(examples) if i % cfg.val_every]

@@ -19,3 +19,31 @@ def test_both_models_take_a_training_step_through_the_loop():
         losses.append(train_step(model, opt, data, 0, train_cfg, torch.device("cpu"), None))
     # Same weights, same batch: the losses agree up to HF dropping each row's last target.
     assert abs(losses[0] - losses[1]) < 0.05, losses
+
+
+def test_the_recipe_peer_trains_through_forjas_step_and_scores_like_forja():
+    """bench.recipe's nanoGPT-style GPT-2 takes the loop's steps and learns a repeating text."""
+    import numpy as np
+    import pytest
+
+    from bench.recipe import GPT2, RecipeError, parse
+    from llm_core.data.loader import TokenWindows
+
+    ids = np.tile(np.arange(16, dtype=np.int64), 64)
+    data = TokenWindows(ids, 8, 4, seed=0)
+    model = GPT2(vocab=16, dim=32, n_layers=2, n_heads=2, context=8)
+    cfg = TrainConfig(max_steps=60, batch_size=4, seq_len=8, lr=3e-3, warmup_steps=5, device="cpu")
+    opt = build_optimizer(model, cfg, torch.device("cpu"))
+    losses = [train_step(model, opt, data, s, cfg, torch.device("cpu"), None) for s in range(60)]
+    assert losses[-1] < 0.5 * losses[0], losses[::10]
+
+    base_model = ModelConfig(vocab_size=64, dim=32, n_layers=2, n_heads=4, n_kv_heads=2)
+    base_train = TrainConfig(max_steps=10, batch_size=16, seq_len=16, device="cpu")
+    r = parse("forja:batch_size=8,dim=64,warmup=0.1", base_model, base_train)
+    assert (r.train_cfg.batch_size, r.model_cfg.dim, r.warmup_share) == (8, 64, 0.1)
+    peer = parse("nanogpt:n_heads=2", base_model, base_train)
+    assert (peer.model_cfg.n_kv_heads, peer.train_cfg.lr, peer.train_cfg.beta2) == (2, 1e-3, 0.99)
+    for bad, words in (("llama", "expected forja"), ("forja:dim", "not key=value"), ("forja:width=3", "unknown key"),
+                       ("nanogpt:hidden_dim=64", "unknown key"), ("forja:lr=fast", "not a number")):
+        with pytest.raises(RecipeError, match=words):
+            parse(bad, base_model, base_train)

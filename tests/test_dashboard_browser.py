@@ -1,6 +1,6 @@
 """The dashboard in a real browser: Debian's chromium driven by Playwright against `streamlit run`.
 
-A tiny finished project (tests/dashboard_project.py: two 4-layer models of width 256 with a
+A tiny finished project (tests/dashboard_project.py: two 6-layer models of width 384 with a
 256-token window, so that a text takes long enough to be seen growing and to be stopped midway)
 is served on a free 127.0.0.1 port; each test opens its own browser context (its own Streamlit
 session) and leaves a full-page screenshot per page in its tmp_path/screenshots (copied to
@@ -34,7 +34,7 @@ WINDOW = 256  # the tiny models' context
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     root = tmp_path_factory.mktemp("browser")
-    project = make_project(root / "project", context=WINDOW, dim=256, n_layers=4)
+    project = make_project(root / "project", context=WINDOW, dim=384, n_layers=6)
     with browser.streamlit_server(project, root / "streamlit.log", timeout=60) as srv:
         yield srv
         assert srv.proc.poll() is None, f"streamlit died during the tests:\n{srv.log_tail()}"
@@ -169,7 +169,7 @@ def test_playground_streams_and_stops(page):
     # (A very fast machine could finish first: then it is tried again with another seed.)
     most = int(slider.input_value())
     seeds = page.locator(browser.key_css("pg_seed")).locator("input[type=number]")
-    for attempt in range(3):
+    for attempt in range(5):
         seeds.fill(str(attempt + 1))
         seeds.press("Enter")
         browser.wait_idle(page, PAGE_MS)
@@ -180,7 +180,7 @@ def test_playground_streams_and_stops(page):
         end, made = playground_end(page)
         if end == "pg_end_stopped":
             break
-    assert end == "pg_end_stopped", f"three generations ended before Stop was pressed ({end})"
+    assert end == "pg_end_stopped", f"five generations ended before Stop was pressed ({end})"
     assert made < most, f"stopped, yet all {most} tokens were made"
     stopped = page.locator(output).inner_text()
     page.wait_for_timeout(1000)

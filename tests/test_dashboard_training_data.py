@@ -78,6 +78,10 @@ def test_training_page_with_a_finished_project(finished, lang, monkeypatch):
     bpb = next(s for s in specs if "layer" in s and s["layer"][0]["encoding"]["x"]["field"] == "bits_per_byte")
     assert bpb["layer"][0]["encoding"]["x"]["title"].startswith({"es": "Bits por byte", "en": "Bits per byte"}[lang])
     assert len(specs) >= 6  # 2 x (loss, learning rate), bits per byte, tasks
+    # the chat model on held-out small talk: overall figures, then one row per language
+    talk = {m.label: m.value for m in at.metric if m.label in ("En el idioma de la pregunta", "In the question's language")}
+    assert list(talk.values()) == [{"es": "66\u00a0%", "en": "66%"}[lang]]
+    assert {"es": "¿Sabe conversar?", "en": "Can it hold a conversation?"}[lang] in text
     assert at.toggle(key="tr_log_pretrain").value is False
 
 

@@ -243,3 +243,38 @@ def test_evaluate_tokens_progress_on_stderr_only(byte_tokens, capsys):
     captured = capsys.readouterr()
     assert "base: validation loss" in captured.err and captured.out == ""
     assert shown == quiet
+
+
+def test_a_reply_is_scored_for_language_sentence_and_chrf():
+    from llm_core.evaluate.replies import score
+
+    vocab = {"hola", "en", "qué", "te", "puedo", "ayudar", "hello", "how", "can", "i", "help", "you"}
+    refs = ("¡Hola! ¿En qué te puedo ayudar?",)
+    good = score("¡Hola! ¿En qué te puedo ayudar?", "es", refs, vocab)
+    assert good == {"language": 1.0, "sentence": 1.0, "chrf": pytest.approx(1.0)}
+    wrong_lang = score("Hello, how can I help you?", "es", refs, vocab)
+    assert wrong_lang["language"] == 0.0 and wrong_lang["sentence"] == 1.0 and wrong_lang["chrf"] < 0.5
+    assert score("10", "es", refs, vocab) == {"language": 0.0, "sentence": 0.0, "chrf": pytest.approx(0.0, abs=0.05)}
+    babble = score("Siés plurf zanq", "es", refs, vocab)
+    assert babble["sentence"] == 0.0  # three words, none of them the corpus's
+
+
+def test_reply_scores_ask_through_the_template_and_average_per_language(tok, monkeypatch):
+    from types import SimpleNamespace
+
+    from llm_core.evaluate import replies
+
+    answers = {"Hola": "¡Hola! ¿En qué te puedo ayudar?", "Hello": "xq"}
+    monkeypatch.setattr(replies, "reply", lambda model, tokenizer, prompt, max_new_tokens: answers[prompt])
+    held = [{"topic": "greeting", "lang": "es", "prompt": "Hola", "references": ["¡Hola! ¿En qué te puedo ayudar?"]},
+            {"topic": "greeting", "lang": "en", "prompt": "Hello", "references": ["Hello! How can I help you?"]}]
+    vocab = {"hola", "en", "qué", "te", "puedo", "ayudar"}
+    scores, rows = replies.reply_scores(SimpleNamespace(), tok, held, vocab, progress=False)
+    assert scores["reply_prompts"] == 2 and scores["reply_language_es"] == 1.0 and scores["reply_sentence_en"] == 0.0
+    assert scores["reply_sentence"] == 0.5 and [r["reply"] for r in rows] == list(answers.values())
+
+    monkeypatch.undo()  # the real path: a tiny model's greedy reply through the chat template
+    torch.manual_seed(0)
+    model = Transformer(ModelConfig(vocab_size=tok.vocab_size, dim=32, n_layers=1, n_heads=2, max_seq_len=64)).eval()
+    text = replies.reply(model, tok, "Hola", max_new_tokens=8)
+    assert isinstance(text, str) and text == replies.reply(model, tok, "Hola", max_new_tokens=8)  # greedy

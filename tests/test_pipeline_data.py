@@ -166,6 +166,9 @@ def test_finetune_and_evaluate_outputs(project):
     ft = _json(root / "metrics/finetune.json")
     assert ft["method"] == "lora" and ft["steps"] == 4 and ft["examples_examples"] > 0
     assert "not_json" in (root / "reports/finetune.md").read_text()  # the bad line of chat.jsonl is counted
+    assert "forja smalltalk (x4)" in (root / "reports/finetune.md").read_text()  # the default: on, 4 copies
+    held = [json.loads(x) for x in (root / "data/finetune/smalltalk_heldout.jsonl").read_text().splitlines()]
+    assert held and {h["lang"] for h in held} == {"es", "en"}
     model, ckpt = load_model(root / "models/chat")  # LoRA merged: plain Llama weights load
     tok = Tokenizer.load(ckpt.tokenizer_path)
     ids = encode_chat(tok, [{"role": "user", "content": "Hola"}], add_generation_prompt=True).ids

@@ -179,4 +179,23 @@ STRINGS = {
     "tr_task_translate": {"es": "traducir", "en": "translate"},
     "tr_task_which_is_longer": {"es": "¿qué palabra es más larga?", "en": "which word is longer?"},
     "tr_task_macro": {"es": "media de todas", "en": "average of all"},
+    # replies to held-out small talk
+    "tr_talk_title": {"es": "¿Sabe conversar?", "en": "Can it hold a conversation?"},
+    "tr_talk_explain": {
+        "es": "El modelo de chat responde a {n} saludos y preguntas que nunca vio al entrenar (en español y en "
+              "inglés). Contamos cuántas respuestas están en el idioma de la pregunta, cuántas son una frase de "
+              "verdad (3 palabras o más, casi todas palabras que existen) y cuánto se parecen a una buena "
+              "respuesta (chrF, de 0 a 1).",
+        "en": "The chat model answers {n} greetings and questions it never saw in training (in Spanish and "
+              "English). We count how many replies are in the language of the question, how many are a real "
+              "sentence (3 words or more, nearly all of them real words) and how close they are to a good reply "
+              "(chrF, from 0 to 1).",
+    },
+    "tr_talk_language": {"es": "En el idioma de la pregunta", "en": "In the question's language"},
+    "tr_talk_sentence": {"es": "Frases de verdad", "en": "Real sentences"},
+    "tr_talk_chrf": {"es": "Parecido a una buena respuesta", "en": "Close to a good reply"},
+    "tr_talk_col_lang": {"es": "Idioma de la pregunta", "en": "Question's language"},
+    "tr_talk_col_prompts": {"es": "Preguntas", "en": "Questions"},
+    "tr_talk_lang_es": {"es": "español", "en": "Spanish"},
+    "tr_talk_lang_en": {"es": "inglés", "en": "English"},
 }

@@ -257,3 +257,23 @@ if tasks:
     st.subheader(t("tr_task_title"))
     st.write(t("tr_task_explain"))
     st.altair_chart(ui.locale(task_chart(tasks)), width="stretch")
+
+
+def talk_section(scores: dict[str, dict]) -> None:
+    """The chat model on held-out small talk (the evaluate stage's plots/evaluate/replies.csv)."""
+    st.subheader(t("tr_talk_title"))
+    st.write(t("tr_talk_explain", n=num(scores["all"]["prompts"])))
+    a, b, c = st.columns(3)
+    a.metric(t("tr_talk_language"), pct(scores["all"]["language"]))
+    b.metric(t("tr_talk_sentence"), pct(scores["all"]["sentence"]))
+    c.metric(t("tr_talk_chrf"), num(scores["all"]["chrf"], 2))
+    name = lambda code: t(f"tr_talk_lang_{code}") if f"tr_talk_lang_{code}" in TABLE else code  # noqa: E731
+    st.dataframe([{t("tr_talk_col_lang"): name(code), t("tr_talk_col_prompts"): num(row["prompts"]),
+                   t("tr_talk_language"): pct(row["language"]), t("tr_talk_sentence"): pct(row["sentence"]),
+                   t("tr_talk_chrf"): num(row["chrf"], 2)} for code, row in scores.items() if code != "all"],
+                 hide_index=True)
+
+
+talk = datastats.reply_scores(loaders.csv_file("plots/evaluate/replies.csv"))
+if "all" in talk and talk["all"]["prompts"]:
+    talk_section(talk)

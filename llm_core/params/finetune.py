@@ -44,8 +44,12 @@ class ConversationParams:
     chatterbot_es: bool = True
     chatterbot_en: bool = True
     chitchat_max: int = 300  # 0: none
+    # forja's own greetings, small talk and FAQ (llm_core.data.smalltalk), es and en: how many
+    # times each goes in (a few hundred among ~80k task items would barely be seen); 0: none
+    smalltalk: int = 4
+    smalltalk_heldout: float = 0.2  # share of phrasings kept out, for the evaluate stage
 
-    LIMITS = {"chitchat_max": ">= 0"}
+    LIMITS = {"chitchat_max": ">= 0", "smalltalk": ">= 0", "smalltalk_heldout": "[0, 1)"}
 
     def __post_init__(self) -> None:
         check_limits(self)

@@ -29,9 +29,9 @@ class PromptSamples:
 class PretrainParams:
     """`model.vocab_size` is not a setting: it comes from the tokenizer (`with_vocab`)."""
 
-    model: ModelConfig = ModelConfig(dim=192, n_layers=4, n_heads=6, n_kv_heads=2, hidden_dim=512)
-    train: TrainConfig = TrainConfig(max_steps=360, lr=0.003, min_lr=0.0003, warmup_steps=30, eval_interval=60,
-                                     eval_batches=4, checkpoint_interval=60)
+    model: ModelConfig = ModelConfig(dim=128, n_layers=4, n_heads=4, n_kv_heads=2, hidden_dim=352)
+    train: TrainConfig = TrainConfig(max_steps=1440, batch_size=8, lr=0.003, min_lr=0.0003, warmup_steps=30,
+                                     eval_interval=240, eval_batches=4, checkpoint_interval=240)
     samples: PromptSamples = PromptSamples()
 
     def __post_init__(self) -> None:

@@ -1,0 +1,61 @@
+"""Does the chat model answer like someone in a conversation? Scored on held-out small-talk
+prompts (llm_core.data.smalltalk: greetings, small talk and FAQ phrasings never trained on).
+
+For each prompt the chat model replies greedily through the chat template, and the reply gets:
+
+    language  1 if it is in the asker's language (the clean stage's identifier, es vs en), else 0
+    sentence  1 if it has at least MIN_WORDS words and at least SENTENCE_KNOWN of them occur in
+              the training corpus (a real sentence, not babble), else 0
+    chrf      the best chrF (0-1) against the replies a good answer would be
+
+and the scores are shares (means) over prompts, overall and per language.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+from tqdm.auto import tqdm
+
+from ..chat import decode_reply, encode_chat
+from ..config import SampleConfig
+from ..data import langid
+from ..sample import generate
+from ..tasks.scoring import chrf
+from .samples import words
+
+MIN_WORDS = 3
+SENTENCE_KNOWN = 0.8
+LANGS = ("es", "en")
+
+
+def reply(model, tokenizer, prompt: str, max_new_tokens: int = 48) -> str:
+    ids = encode_chat(tokenizer, [{"role": "user", "content": prompt}], add_generation_prompt=True).ids
+    ids = ids[-(model.cfg.max_seq_len - max_new_tokens):]
+    cfg = SampleConfig(max_new_tokens=max_new_tokens, temperature=0.0, top_candidates=1)
+    out = generate(model, ids, cfg, stop_ids=[tokenizer.end_of_turn_id, tokenizer.eos_id])
+    return decode_reply(tokenizer, out.ids).strip()
+
+
+def score(text: str, lang: str, references: Sequence[str], vocabulary: set[str]) -> dict[str, float]:
+    ws = [w.lower() for w in words(text)]
+    known = sum(w in vocabulary for w in ws) / len(ws) if ws else 0.0
+    said = langid.identify(text, candidates=LANGS)[0] if ws else None
+    return {"language": float(said == lang), "sentence": float(len(ws) >= MIN_WORDS and known >= SENTENCE_KNOWN),
+            "chrf": max((chrf(text, r) for r in references), default=0.0)}
+
+
+def reply_scores(model, tokenizer, heldout: Iterable[Mapping], vocabulary: set[str], max_new_tokens: int = 48,
+                 *, progress: bool = True) -> tuple[dict[str, float], list[dict]]:
+    """({"reply_language": share, "reply_sentence": share, "reply_chrf": mean, and each per
+    language as "reply_language_es" ...; "reply_prompts": n}, one row per prompt)."""
+    rows = []
+    items = list(heldout)
+    for h in tqdm(items, desc="chat replies", unit="prompt", disable=not progress, dynamic_ncols=True):
+        text = reply(model, tokenizer, h["prompt"], max_new_tokens)
+        rows.append({"topic": h["topic"], "lang": h["lang"], "prompt": h["prompt"], "reply": text,
+                     **score(text, h["lang"], h["references"], vocabulary)})
+    out: dict[str, float] = {"reply_prompts": len(rows)}
+    for suffix, subset in [("", rows)] + [(f"_{lang}", [r for r in rows if r["lang"] == lang]) for lang in LANGS]:
+        for key in ("language", "sentence", "chrf"):
+            out[f"reply_{key}{suffix}"] = round(sum(r[key] for r in subset) / len(subset), 4) if subset else 0.0
+    return out, rows
