@@ -66,7 +66,7 @@ def test_training_page_with_a_finished_project(finished, lang, monkeypatch):
     text = shown(at)
     assert at.title[0].value == {"es": "Cómo aprendió el modelo", "en": "How the model learnt"}[lang]
     steps = {m.value for m in at.metric if m.label in ("Paso", "Step")}
-    assert steps == {"20 de 360", "10 de 1\u202f200"} if lang == "es" else steps == {"20 of 360", "10 of 1,200"}
+    assert steps == {"20 de 1\u202f440", "10 de 1\u202f200"} if lang == "es" else steps == {"20 of 1,440", "10 of 1,200"}
     speed = {m.value for m in at.metric if m.label in ("Velocidad (tokens/s)", "Speed (tokens/s)")}
     assert speed == ({"5\u202f000"} if lang == "es" else {"5,000"})
     assert "pre000000001" in text  # the curve comes from the run's own log
@@ -106,7 +106,7 @@ def test_training_falls_back_to_the_published_csv(finished, monkeypatch, tmp_pat
     shutil.rmtree(root / "data" / "cache")
     at = open_page(root, "training", "es", monkeypatch)
     assert "plots/pretrain/loss.csv" in shown(at) and "plots/finetune/loss.csv" in shown(at)
-    assert [m.value for m in at.metric if m.label == "Paso"] == ["20 de 360", "10 de 1\u202f200"]
+    assert [m.value for m in at.metric if m.label == "Paso"] == ["20 de 1\u202f440", "10 de 1\u202f200"]
     assert [m.value for m in at.metric if m.label == "Tiempo restante"] == ["terminado", "terminado"]  # published
 
 
@@ -130,7 +130,7 @@ def test_training_page_with_half_written_files(finished, monkeypatch, tmp_path):
     at = open_page(root, "training", "en", monkeypatch)
     text = shown(at)
     assert "metrics/evaluate.json" in "\n".join(w.value for w in at.warning)  # there but unreadable
-    assert "20 of 360" in text  # the good rows of the log still make the curve
+    assert "20 of 1,440" in text  # the good rows of the log still make the curve
     assert "plots/finetune/loss.csv" in "\n".join(w.value for w in at.warning)  # a header and no rows yet
 
 
