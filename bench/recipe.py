@@ -20,7 +20,8 @@ Recipes, as `name[:key=value,...]`:
   forja    llm_core's Llama-style Transformer, optimizer and loop (`build_optimizer`,
            `lr_at`, `train_step`) with params.yaml's pretrain settings; keys are fields of
            ModelConfig (dim, n_layers, n_heads, n_kv_heads, hidden_dim, tie_embeddings) or
-           TrainConfig (batch_size, lr, min_lr, warmup_steps, weight_decay, beta2, grad_clip).
+           TrainConfig (batch_size, lr, min_lr, warmup_steps, weight_decay, beta2, grad_clip,
+           optimizer=adamw|muon, momentum, schedule=cosine|wsd, decay_share).
            warmup_steps may be given as a share of the steps: warmup=0.08.
   nanogpt  GPT-2 blocks written here (learned positions, LayerNorm, GELU MLP of 4x width,
            biases, tied head; init N(0, 0.02), residual projections scaled by 1/sqrt(2 n_layers)),
@@ -52,7 +53,8 @@ from llm_core.device import pick_precision
 from llm_core.evaluate.lm import evaluate_tokens
 from llm_core.model import Transformer
 from llm_core.params import load_section
-from llm_core.train import build_optimizer, lr_at, train_step
+from llm_core.optim import build_optimizer, lr_at
+from llm_core.train import train_step
 
 from . import common
 
@@ -141,7 +143,9 @@ class Recipe:
 
 
 MODEL_KEYS = {"dim", "n_layers", "n_heads", "n_kv_heads", "hidden_dim", "tie_embeddings"}
-TRAIN_KEYS = {"batch_size", "lr", "min_lr", "warmup_steps", "weight_decay", "beta2", "grad_clip"}
+TRAIN_KEYS = {"batch_size", "lr", "min_lr", "warmup_steps", "weight_decay", "beta2", "grad_clip", "optimizer",
+              "momentum", "schedule", "decay_share"}
+WORD_KEYS = {"optimizer", "schedule"}  # the keys whose values are words
 NANOGPT_KEYS = {"dim", "n_layers", "n_heads", "batch_size", "lr", "warmup"}
 
 
@@ -167,7 +171,7 @@ def parse(spec: str, base_model: ModelConfig, base_train: TrainConfig) -> Recipe
         if not eq:
             raise RecipeError(f"recipe {spec!r}: {part!r} is not key=value")
         try:
-            pairs[key.strip()] = _value(raw.strip())
+            pairs[key.strip()] = raw.strip() if key.strip() in WORD_KEYS else _value(raw.strip())
         except RecipeError as err:
             raise RecipeError(f"recipe {spec!r}: {key}: {err}") from None
     allowed = (MODEL_KEYS | TRAIN_KEYS | {"warmup"}) if kind == "forja" else NANOGPT_KEYS

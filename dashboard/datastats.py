@@ -255,5 +255,16 @@ def reply_scores(rows: list[dict]) -> dict[str, dict]:
     for r in rows:
         figures = {k: _n(r.get(k)) for k in ("prompts", "language", "sentence", "chrf")}
         if isinstance(r.get("lang"), str) and all(v is not None for v in figures.values()):
-            out[r["lang"]] = figures
+            out[r["lang"]] = figures | {"known_words": _n(r.get("known_words"))}  # None in an older file
+    return out
+
+
+def turn_scores(rows: list[dict]) -> dict[str, dict]:
+    """plots/evaluate/turns.csv as {"turn_1": {items, accuracy}, ..., "follow_up": ...}; rows
+    with a non-numeric figure are left out."""
+    out = {}
+    for r in rows:
+        figures = {k: _n(r.get(k)) for k in ("items", "accuracy")}
+        if isinstance(r.get("turn"), str) and all(v is not None for v in figures.values()):
+            out[r["turn"]] = figures
     return out

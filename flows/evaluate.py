@@ -5,11 +5,12 @@
 Validation loss, perplexity and bits per byte (beside gzip, bz2 and xz on the
 same text); held-out task accuracy per task (base 0/1/3-shot, chat 0-shot);
 the chat model's replies to held-out small talk (in the asker's language? a real
-sentence? chrF against good replies); answers to fixed Spanish and English
-prompts at two temperatures; and the share of the base model's generated words
+sentence? its words real? chrF against good replies); task accuracy by turn in held-out
+dialogues and follow-ups on the last answer; both models' loss on held-out
+conversations; answers to fixed Spanish and English prompts at two temperatures; and the share of the base model's generated words
 that occur in the training corpus. Writes metrics/evaluate.json,
-plots/evaluate/{tasks,replies}.csv, reports/evaluate.md and data/evaluate/
-(predictions.jsonl, replies.jsonl, samples.json).
+plots/evaluate/{tasks,replies,turns}.csv, reports/evaluate.md and data/evaluate/
+(predictions.jsonl, replies.jsonl, dialogues.jsonl, samples.json).
 """
 from __future__ import annotations
 
@@ -23,11 +24,15 @@ from llm_core import plots
 from llm_core.atomic import atomic_dir, write_json, write_jsonl
 from llm_core.data.documents import read_shards
 from llm_core.data.tokens import TokenFile
+from llm_core.data import smalltalk
 from llm_core.evaluate.accuracy import limit_per_task, task_table
+from llm_core.evaluate.chat_loss import chat_loss
+from llm_core.evaluate.dialogues import dialogue_rows, turn_scores
 from llm_core.evaluate.lm import compressor_bits_per_byte, evaluate_tokens, text_of_tokens
 from llm_core.evaluate.replies import LANGS, reply_scores
-from llm_core.evaluate.samples import corpus_vocabulary, prompted_samples, recognisable_words
+from llm_core.evaluate.samples import corpus_vocabulary, prompted_samples, recognisable_words, text_vocabulary
 from llm_core.params.evaluate import EvaluateParams
+from llm_core.tasks.dialogues import load_dialogues
 from llm_core.tasks.items import load_items
 from llm_core.tokenizer import Tokenizer
 
@@ -66,12 +71,42 @@ def recognisable(model, tok: Tokenizer, p: EvaluateParams, vocab: set[str]) -> t
     return recognisable_words(model, tok, p.prompts, p.word_samples, p.word_sample_config, vocab)
 
 
+def _smalltalk_heldout() -> list[dict]:
+    path = Path("data/finetune/smalltalk_heldout.jsonl")  # absent when finetune.conversations.smalltalk is 0
+    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
+
+
+def _dialogues_heldout() -> list:
+    path = Path("data/finetune/dialogues_heldout.jsonl")
+    return load_dialogues(path) if path.exists() else []
+
+
 @task(name="chat-replies")
 def replies(model, tok: Tokenizer, p: EvaluateParams, vocab: set[str]) -> tuple[dict, list]:
-    path = Path("data/finetune/smalltalk_heldout.jsonl")  # absent when finetune.conversations.smalltalk is 0
-    heldout = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
-    scores, rows = reply_scores(model, tok, heldout, vocab, p.max_new_tokens)
+    scores, rows = reply_scores(model, tok, _smalltalk_heldout(), vocab, p.max_new_tokens)
     return {f"chat_{k}": v for k, v in scores.items()}, rows
+
+
+@task(name="multi-turn")
+def multi_turn(model, tok: Tokenizer) -> tuple[dict, list]:
+    rows = dialogue_rows(model, tok, _dialogues_heldout())
+    return {f"chat_{k}": v for k, v in turn_scores(rows).items()}, rows
+
+
+@task(name="held-out-conversation-loss")
+def conversation_loss(models: dict, tok: Tokenizer) -> dict:
+    """Both models on the replies of conversations neither trained on: the held-out small talk
+    (each prompt with its first good reply) and the held-out dialogues."""
+    convs = [[{"role": "user", "content": h["prompt"]}, {"role": "assistant", "content": h["references"][0]}]
+             for h in _smalltalk_heldout()] + [d.messages() for d in _dialogues_heldout()]
+    if not convs:
+        return {}
+    out = {}
+    for name, (model, _) in models.items():
+        s = chat_loss(model, tok, convs)
+        out.update({f"{name}_heldout_chat_loss": round(s.loss, 4), f"{name}_heldout_chat_bits_per_byte": round(s.bits_per_byte, 4)})
+    out["heldout_chat_conversations"] = len(convs)
+    return out
 
 
 @flow(name="evaluate", log_prints=True)
@@ -87,27 +122,34 @@ def evaluate_flow() -> dict:
         prompted = samples(models, tok, p)
         vocab = corpus_vocabulary(read_shards("data/clean/shards"))
         words, generated = recognisable(models["base"][0], tok, p, vocab)
-        talk, talk_rows = replies(models["chat"][0], tok, p, vocab)
+        talk, talk_rows = replies(models["chat"][0], tok, p, vocab | text_vocabulary(smalltalk.texts()))
+        turns, turn_rows = multi_turn(models["chat"][0], tok)
+        metrics.update(conversation_loss(models, tok))
     best_base = max(v["macro"] for k, v in table.items() if k.startswith("base"))
     metrics.update({f"{k}_macro": round(v["macro"], 4) for k, v in table.items()}, **words,
-                   **talk, chat_minus_best_base=round(table["chat_0shot"]["macro"] - best_base, 4),
+                   **talk, **turns, chat_minus_best_base=round(table["chat_0shot"]["macro"] - best_base, 4),
                    seconds=timer["seconds"])
     write_metrics("evaluate", metrics)
-    _write_outputs(table, preds, prompted, generated, talk, talk_rows)
-    write_report("evaluate", report(metrics, table, prompted, generated, talk_rows))
+    _write_outputs(table, preds, prompted, generated, talk, talk_rows, turns, turn_rows)
+    write_report("evaluate", report(metrics, table, prompted, generated, talk_rows, turn_rows))
     log.info("read models/base, models/chat, data/tokenize/val.bin, data/finetune; wrote metrics/evaluate.json, reports/evaluate.md")
     return metrics
 
 
-def _write_outputs(table: dict, preds: list, prompted: list, generated: dict, talk: dict, talk_rows: list) -> None:
+def _write_outputs(table: dict, preds: list, prompted: list, generated: dict, talk: dict, talk_rows: list,
+                   turns: dict, turn_rows: list) -> None:
     with atomic_dir(OUT) as tmp:
         write_jsonl(tmp / "predictions.jsonl", preds)
         write_jsonl(tmp / "replies.jsonl", talk_rows)
+        write_jsonl(tmp / "dialogues.jsonl", turn_rows)
         write_json(tmp / "samples.json", {"prompted": prompted, "generated": generated})
-    write_csv(Path("plots/evaluate/replies.csv"), ["lang", "prompts", "language", "sentence", "chrf"],
+    write_csv(Path("plots/evaluate/replies.csv"), ["lang", "prompts", "language", "sentence", "chrf", "known_words"],
               [[lang, sum(r["lang"] == lang for r in talk_rows) if lang != "all" else len(talk_rows),
                 *(f"{talk[f'chat_reply_{k}' + ('' if lang == 'all' else f'_{lang}')]:.4f}"
-                  for k in ("language", "sentence", "chrf"))] for lang in (*LANGS, "all")])
+                  for k in ("language", "sentence", "chrf", "known_words"))] for lang in (*LANGS, "all")])
+    write_csv(Path("plots/evaluate/turns.csv"), ["turn", "items", "accuracy"],
+              [[k.removeprefix("chat_"), _turn_items(turn_rows, k.removeprefix("chat_")), f"{v:.4f}"]
+               for k, v in turns.items() if k.startswith(("chat_turn_", "chat_follow_up"))])
     columns = ["task", *table]
     rows = [[t, *(f"{table[m].get(t, 0):.4f}" for m in table)] for t in _task_order(table)]
     write_csv(Path("plots/evaluate/tasks.csv"), columns, rows)
@@ -116,12 +158,19 @@ def _write_outputs(table: dict, preds: list, prompted: list, generated: dict, ta
     plots.write_svg(Path("plots/evaluate/tasks.svg"), svg)
 
 
+def _turn_items(rows: list, key: str) -> int:
+    if key.startswith("turn_"):
+        return sum(r["task"] != "follow_up" and r["position"] == int(key[5:]) for r in rows)
+    kind = key.removeprefix("follow_up").lstrip("_")
+    return sum(r["task"] == "follow_up" and (not kind or r["kind"] == kind) for r in rows)
+
+
 def _task_order(table: dict) -> list[str]:
     """Tasks alphabetically, the macro average last."""
     return sorted(t for t in next(iter(table.values())) if t != "macro") + ["macro"]
 
 
-def report(m: dict, table: dict, prompted: list, generated: dict, talk_rows: list) -> str:
+def report(m: dict, table: dict, prompted: list, generated: dict, talk_rows: list, turn_rows: list) -> str:
     lines = ["# Evaluate", "", "## A language model is a compressor", "",
              "| | bits per byte (validation) |", "| --- | ---: |"]
     for k in ("base", "chat", "gzip", "bz2", "xz"):
@@ -148,10 +197,34 @@ def report(m: dict, table: dict, prompted: list, generated: dict, talk_rows: lis
     for r in talk_rows[:12]:
         lines.append(f"| {r['lang']} | {cell(r['prompt'])} | {cell(r['reply'])} | {r['language']:.0f} | "
                      f"{r['sentence']:.0f} | {r['chrf']:.2f} |")
+    lines += _multi_turn_section(m, turn_rows, cell)
     lines += ["", "## Fixed prompts", "", "| lang | prompt | T | base | chat |", "| --- | --- | --- | --- | --- |"]
     for r in prompted:
         lines.append(f"| {r['lang']} | {cell(r['prompt'])} | {r['temperature']} | {cell(r['base'])} | {cell(r['chat'])} |")
     return "\n".join(lines) + "\n"
+
+
+def _multi_turn_section(m: dict, rows: list, cell) -> list[str]:
+    if not rows:
+        return ["", "## Multi-turn", "", "No held-out dialogues (finetune.tasks.dialogues_heldout is 0)."]
+    turns = sorted(k for k in m if k.startswith("chat_turn_"))
+    lines = ["", "## Multi-turn: does it keep the thread?", "",
+             f"{m['chat_dialogues']} held-out dialogues of three tasks and a follow-up on the last answer, answered "
+             "greedily with the model's own earlier replies in the context.", "",
+             "| turn | accuracy |", "| --- | ---: |"]
+    lines += [f"| task, turn {k.rsplit('_', 1)[1]} | {m[k]:.2f} |" for k in turns]
+    lines += [f"| follow-up ({k.removeprefix('chat_follow_up_')}) | {m[k]:.2f} |"
+              for k in sorted(m) if k.startswith("chat_follow_up_")]
+    lines += [f"| follow-up, all | {m['chat_follow_up']:.2f} |", ""]
+    if "chat_heldout_chat_bits_per_byte" in m:
+        lines += [f"Held-out conversations ({m['heldout_chat_conversations']}), replies only: base "
+                  f"{m['base_heldout_chat_bits_per_byte']} bits/byte (loss {m['base_heldout_chat_loss']}), chat "
+                  f"{m['chat_heldout_chat_bits_per_byte']} (loss {m['chat_heldout_chat_loss']}).", ""]
+    lines += ["| dialogue | turn | prompt | reply | expected | score |", "| --- | ---: | --- | --- | --- | ---: |"]
+    for r in rows[:12]:
+        lines.append(f"| {r['dialogue'].rsplit('-', 1)[1]} | {r['position']} | {cell(r['prompt'])} | {cell(r['reply'])} | "
+                     f"{cell(r['answer'])} | {r['score']:.2f} |")
+    return lines
 
 
 def main() -> None:

@@ -8,8 +8,9 @@ aligned Bible verses), forja's own greetings, small talk and FAQ in es and en
 (chatterbot-corpus es/en, chitchat-dataset en) and the user's chat files
 (OpenAI messages, Alpaca, ShareGPT). Loss only on assistant tokens. Full
 fine-tuning by default; LoRA (merged into the weights at the end) as an option.
-Writes models/chat/, data/finetune/ (task items, used again by evaluate),
-(and the held-out small-talk prompts), metrics/finetune.json, plots/finetune/loss.csv
+Multi-turn dialogues of two or three tasks (with follow-ups on the last answer) join the
+single-turn task items. Writes models/chat/, data/finetune/ (task items, the held-out
+dialogues and small-talk prompts, used again by evaluate), metrics/finetune.json, plots/finetune/loss.csv
 and reports/finetune.md.
 """
 from __future__ import annotations
@@ -33,6 +34,7 @@ from llm_core.data.collect import read_aligned_verses
 from llm_core.data.documents import read_shards
 from llm_core.lora import apply_lora, merge_lora, trainable_parameters
 from llm_core.params.finetune import ChatFile, ConversationParams, FinetuneParams, TaskParams
+from llm_core.tasks.dialogues import build_dialogues, save_dialogues
 from llm_core.tasks.items import as_messages, save_items
 from llm_core.tasks.suite import build_suite
 from llm_core.tokenizer import Tokenizer
@@ -66,16 +68,25 @@ def build_tasks(p: TaskParams, out: Path) -> dict:
         raise ValueError(f"{params_path()}: finetune.tasks: {e}") from None
     save_items(out / "tasks_train.jsonl", suite.train)
     save_items(out / "tasks_heldout.jsonl", suite.heldout)
-    return {"train": [as_messages(i) for i in suite.train], "counts": suite.counts()}
+    try:
+        train_d = build_dialogues(suite.train, p.dialogues, p.seed)
+        held_d = build_dialogues(suite.heldout, p.dialogues_heldout, p.seed, turns=(3,), follow_up_share=1.0)
+    except ValueError as e:
+        raise ValueError(f"{params_path()}: finetune.tasks.dialogues: {e}") from None
+    save_dialogues(out / "dialogues_heldout.jsonl", held_d)
+    log.info("dialogues: %d to train on (%d turns), %d held out", len(train_d), sum(len(d.turns) for d in train_d),
+             len(held_d))
+    return {"train": [as_messages(i) for i in suite.train] + [d.messages() for d in train_d],
+            "counts": suite.counts(), "dialogues": len(train_d)}
 
 
-def own_conversations(p: ConversationParams, out: Path) -> list:
+def own_conversations(p: ConversationParams, out: Path, context: int) -> list:
     """forja's own small talk and FAQ: the training part, `p.smalltalk` times; the held-out
     prompts go to `out`/smalltalk_heldout.jsonl for the evaluate stage."""
     if not p.smalltalk:
         write_jsonl(out / "smalltalk_heldout.jsonl", [])
         return []
-    train, held = smalltalk.build(seed=0, heldout_share=p.smalltalk_heldout)
+    train, held = smalltalk.build(seed=0, heldout_share=p.smalltalk_heldout, context=context)
     write_jsonl(out / "smalltalk_heldout.jsonl", (dataclasses.asdict(h) for h in held))
     log.info("smalltalk: %d conversations (x%d), %d held-out prompts", len(train), p.smalltalk, len(held))
     return train * p.smalltalk
@@ -132,7 +143,7 @@ def finetune_flow() -> dict:
     with stage_timer("finetune") as timer:
         with atomic_dir(DATA) as data_dir:  # the previous task files stay until the new ones are whole
             tasks = build_tasks(cfg.tasks, data_dir)
-            own = own_conversations(cfg.conversations, data_dir)
+            own = own_conversations(cfg.conversations, data_dir, load_checkpoint(BASE).model_cfg.max_seq_len)
         convs, sources = conversations(cfg.conversations, cfg.files, cfg.on_error, own)
         tok = Tokenizer.load(BASE / "tokenizer.model")
         examples, stats = encode_conversations(tok, tasks["train"] + convs, max_len=cfg.train.seq_len + 1)
@@ -140,7 +151,8 @@ def finetune_flow() -> dict:
         val_ex = [e for i, e in enumerate(examples) if not i % cfg.val_every]
         result = fine_tune(cfg, train_ex, val_ex)
     metrics = {**result, **{f"examples_{k}": v for k, v in stats.as_dict().items()}, "seconds": timer["seconds"],
-               "task_items_train": len(tasks["train"]), "conversations": len(convs)}
+               "task_items_train": len(tasks["train"]) - tasks["dialogues"], "task_dialogues_train": tasks["dialogues"],
+               "conversations": len(convs)}
     write_metrics("finetune", metrics)
     write_report("finetune", report(metrics, sources, tasks["counts"]))
     log.info("read %s and %d conversations; wrote %s", BASE, len(convs), OUT)
@@ -157,6 +169,7 @@ def report(m: dict, sources: dict, counts: dict) -> str:
              f"{m['examples_loss_tokens']:,} of {m['examples_tokens']:,} tokens carry loss.", "", "## Sources", ""]
     lines += [f"- {k}: {v:,}" for k, v in sorted(sources["sources"].items())]
     lines += [f"- task items `{k}`: {v}" for k, v in sorted(counts["train"].items())]
+    lines += [f"- multi-turn task dialogues: {m['task_dialogues_train']:,}"]
     if sources["files"].get("skipped"):
         lines += ["", "Skipped records in your chat files:", "", f"```\n{json.dumps(sources['files'], indent=2)}\n```"]
     return "\n".join(lines) + "\n"

@@ -127,6 +127,10 @@ class TrainConfig:
     beta1: float = 0.9
     beta2: float = 0.95
     grad_clip: float = 1.0  # 0 disables clipping
+    optimizer: Literal["adamw", "muon"] = "adamw"  # muon: Muon on the hidden matrices, AdamW on the rest
+    momentum: float = 0.95  # Muon's (Nesterov) momentum
+    schedule: Literal["cosine", "wsd"] = "cosine"  # after warm-up: cosine to min_lr, or stable then linear decay
+    decay_share: float = 0.2  # wsd: the share of max_steps spent decaying to min_lr
     eval_interval: int = 100  # steps between evaluations; 0: only at the end
     eval_batches: int = 8
     log_interval: int = 10
@@ -138,7 +142,7 @@ class TrainConfig:
 
     LIMITS = {"max_steps": "> 0", "batch_size": "> 0", "grad_accum": "> 0", "seq_len": "> 0", "lr": "> 0",
               "min_lr": ">= 0", "warmup_steps": ">= 0", "weight_decay": ">= 0", "beta1": "[0, 1)", "beta2": "[0, 1)",
-              "grad_clip": ">= 0", "eval_interval": ">= 0", "eval_batches": "> 0", "log_interval": "> 0",
+              "grad_clip": ">= 0", "momentum": "[0, 1)", "decay_share": "(0, 1]", "eval_interval": ">= 0", "eval_batches": "> 0", "log_interval": "> 0",
               "checkpoint_interval": ">= 0"}
 
     def __post_init__(self) -> None:

@@ -1,8 +1,9 @@
 """One training loop for pre-training and fine-tuning.
 
 What differs between the two is only the data (a BatchSource; fine-tuning
-masks prompt tokens with -100) and the starting weights. The loop does AdamW
-with linear warm-up and cosine decay, gradient accumulation and clipping,
+masks prompt tokens with -100) and the starting weights. The loop does the
+optimizer and schedule of llm_core.optim (AdamW or Muon; cosine or WSD after a
+linear warm-up), gradient accumulation and clipping,
 autocast where the hardware runs bf16 natively, periodic evaluation,
 checkpoints that resume exactly, and a metrics JSONL row per logged step.
 """
@@ -25,6 +26,7 @@ from .config import TrainConfig, to_dict
 from .data.loader import BatchSource, EvalSource
 from .device import autocast, measure_matmul_peak, pick_device, pick_precision, synchronize
 from .model import Transformer
+from .optim import build_optimizer, lr_at  # noqa: F401  (bench/ times what train runs)
 
 log = logging.getLogger("llm_core.train")
 Callback = Callable[[str, dict[str, Any]], None]  # (event, info); events: step, eval, checkpoint, end
@@ -39,27 +41,6 @@ class TrainResult:
     seconds: float  # of this call: a resumed run counts only the steps it ran
     checkpoint: Path | None
     resumed_from: int = 0  # the checkpoint's step when this call resumed a run
-
-
-def lr_at(step: int, cfg: TrainConfig) -> float:
-    """Linear warm-up to cfg.lr, then cosine decay to cfg.min_lr at max_steps."""
-    if step < cfg.warmup_steps:
-        return cfg.lr * (step + 1) / cfg.warmup_steps
-    span = max(1, cfg.max_steps - cfg.warmup_steps)
-    progress = min(1.0, (step - cfg.warmup_steps) / span)
-    return cfg.min_lr + 0.5 * (1 + math.cos(math.pi * progress)) * (cfg.lr - cfg.min_lr)
-
-
-def build_optimizer(model: torch.nn.Module, cfg: TrainConfig, device: torch.device) -> torch.optim.AdamW:
-    """AdamW with weight decay on matrices only: decaying norm gains and biases
-    pulls them toward zero for no regularisation benefit."""
-    params = [p for p in model.parameters() if p.requires_grad]
-    decay = [p for p in params if p.dim() >= 2]
-    no_decay = [p for p in params if p.dim() < 2]
-    groups = [{"params": decay, "weight_decay": cfg.weight_decay},
-              {"params": no_decay, "weight_decay": 0.0}]
-    fused = device.type == "cuda"
-    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), fused=fused)
 
 
 @torch.no_grad()

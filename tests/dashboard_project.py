@@ -97,7 +97,11 @@ def write_plots_and_runs(root: Path) -> None:
     tasks.parent.mkdir(parents=True, exist_ok=True)
     tasks.write_text("task,base_0shot,base_1shot,base_3shot,chat_0shot\nrepeat,0.0,0.0,0.0,0.6\nlang_id,0.1,0.0,0.0,0.9\n")
     (root / "plots" / "evaluate" / "replies.csv").write_text(
-        "lang,prompts,language,sentence,chrf\nes,14,0.5,0.25,0.31\nen,15,0.8,0.4,0.42\nall,29,0.6552,0.3276,0.3669\n")
+        "lang,prompts,language,sentence,chrf,known_words\nes,14,0.5,0.25,0.31,0.8\nen,15,0.8,0.4,0.42,0.9\n"
+        "all,29,0.6552,0.3276,0.3669,0.851\n")
+    (root / "plots" / "evaluate" / "turns.csv").write_text(
+        "turn,items,accuracy\nturn_1,100,0.5\nturn_2,100,0.47\nturn_3,100,0.41\nfollow_up,100,0.62\n"
+        "follow_up_again,60,0.8\n")
 
 
 def write_summaries(root: Path) -> None:

@@ -102,8 +102,9 @@ def test_folder_written_before_the_rename_still_loads(tmp_path, tiny_model):
         load_checkpoint(path)
 
 
-def _run(out, steps, every, delay):
-    return subprocess.Popen([sys.executable, str(HERE / "train_tiny.py"), str(out), str(steps), str(every), str(delay)])
+def _run(out, steps, every, delay, recipe=("adamw", "cosine")):
+    return subprocess.Popen([sys.executable, str(HERE / "train_tiny.py"), str(out), str(steps), str(every), str(delay),
+                             *recipe])
 
 
 def _losses(out):
@@ -111,13 +112,14 @@ def _losses(out):
     return [(r["step"], r["train_loss"], r.get("val_loss")) for r in rows]
 
 
-def test_killed_run_resumes_to_identical_weights_and_curve(tmp_path):
+@pytest.mark.parametrize("recipe", [("adamw", "cosine"), ("muon", "wsd")], ids="-".join)
+def test_killed_run_resumes_to_identical_weights_and_curve(tmp_path, recipe):
     steps, every = 40, 10
     ref = tmp_path / "ref"
-    assert _run(ref, steps, every, 0).wait(timeout=120) == 0
+    assert _run(ref, steps, every, 0, recipe).wait(timeout=120) == 0
 
     run = tmp_path / "run"
-    proc = _run(run, steps, every, 0.05)
+    proc = _run(run, steps, every, 0.05, recipe)
     state = run / "checkpoint" / "state.json"
     deadline = time.time() + 120
     while time.time() < deadline:  # kill right after the second checkpoint lands
@@ -128,7 +130,7 @@ def test_killed_run_resumes_to_identical_weights_and_curve(tmp_path):
     assert proc.wait(timeout=30) == -signal.SIGKILL, "the run finished before it could be killed"
     killed_at = json.loads(state.read_text())["step"]
     assert killed_at < steps
-    assert _run(run, steps, every, 0).wait(timeout=120) == 0
+    assert _run(run, steps, every, 0, recipe).wait(timeout=120) == 0
 
     a = load_file(ref / "checkpoint" / "model.safetensors")
     b = load_file(run / "checkpoint" / "model.safetensors")

@@ -82,6 +82,14 @@ def test_training_page_with_a_finished_project(finished, lang, monkeypatch):
     talk = {m.label: m.value for m in at.metric if m.label in ("En el idioma de la pregunta", "In the question's language")}
     assert list(talk.values()) == [{"es": "66\u00a0%", "en": "66%"}[lang]]
     assert {"es": "¿Sabe conversar?", "en": "Can it hold a conversation?"}[lang] in text
+    known = [m.value for m in at.metric if m.label in ("Palabras que existen", "Real words")]
+    assert known == [{"es": "85\u00a0%", "en": "85%"}[lang]]
+    # accuracy by turn in held-out dialogues, then the follow-up
+    assert {"es": "¿Sigue el hilo?", "en": "Does it keep the thread?"}[lang] in text
+    turns = {m.label: m.value for m in at.metric if m.label.startswith(("Tarea, turno", "Task, turn", "Pregunta sobre",
+                                                                        "Question about"))}
+    pc = (lambda v: f"{v}\u00a0%") if lang == "es" else (lambda v: f"{v}%")
+    assert list(turns.values()) == [pc(50), pc(47), pc(41), pc(62)]
     assert at.toggle(key="tr_log_pretrain").value is False
 
 

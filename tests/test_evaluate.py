@@ -251,12 +251,13 @@ def test_a_reply_is_scored_for_language_sentence_and_chrf():
     vocab = {"hola", "en", "qué", "te", "puedo", "ayudar", "hello", "how", "can", "i", "help", "you"}
     refs = ("¡Hola! ¿En qué te puedo ayudar?",)
     good = score("¡Hola! ¿En qué te puedo ayudar?", "es", refs, vocab)
-    assert good == {"language": 1.0, "sentence": 1.0, "chrf": pytest.approx(1.0)}
+    assert good == {"language": 1.0, "sentence": 1.0, "chrf": pytest.approx(1.0), "known": 1.0, "words": 6}
     wrong_lang = score("Hello, how can I help you?", "es", refs, vocab)
     assert wrong_lang["language"] == 0.0 and wrong_lang["sentence"] == 1.0 and wrong_lang["chrf"] < 0.5
-    assert score("10", "es", refs, vocab) == {"language": 0.0, "sentence": 0.0, "chrf": pytest.approx(0.0, abs=0.05)}
+    assert score("10", "es", refs, vocab) == {"language": 0.0, "sentence": 0.0, "chrf": pytest.approx(0.0, abs=0.05),
+                                              "known": 0.0, "words": 0}
     babble = score("Siés plurf zanq", "es", refs, vocab)
-    assert babble["sentence"] == 0.0  # three words, none of them the corpus's
+    assert babble["sentence"] == 0.0 and babble["known"] == 0.0  # three words, none of them the corpus's
 
 
 def test_reply_scores_ask_through_the_template_and_average_per_language(tok, monkeypatch):
@@ -272,6 +273,8 @@ def test_reply_scores_ask_through_the_template_and_average_per_language(tok, mon
     scores, rows = replies.reply_scores(SimpleNamespace(), tok, held, vocab, progress=False)
     assert scores["reply_prompts"] == 2 and scores["reply_language_es"] == 1.0 and scores["reply_sentence_en"] == 0.0
     assert scores["reply_sentence"] == 0.5 and [r["reply"] for r in rows] == list(answers.values())
+    assert scores["reply_known_words"] == round(6 / 7, 4)  # by words: six known, "xq" not
+    assert scores["reply_known_words_es"] == 1.0 and scores["reply_known_words_en"] == 0.0
 
     monkeypatch.undo()  # the real path: a tiny model's greedy reply through the chat template
     torch.manual_seed(0)

@@ -30,15 +30,24 @@ def test_held_out_prompts_never_train_and_the_common_ones_always_do():
         for lang, (users, replies) in by_lang.items():
             assert users[0] in said, (topic, lang)  # "Hola", "Hello": what most people type
     for h in held:
-        assert h.references == TOPICS[h.topic][h.lang][1]
+        assert h.references == tuple(r.replace("{context}", "256") for r in TOPICS[h.topic][h.lang][1])
     assert smalltalk.build(seed=0, heldout_share=0.2) == (train, held)  # the same on every run
     assert not smalltalk.build(seed=0, heldout_share=0.0)[1]
 
 
 def test_conversations_alternate_end_on_the_assistant_and_keep_one_language():
     train, _ = smalltalk.build(seed=3)
-    lines = {lang: {t for by_lang in TOPICS.values() for t in by_lang[lang][0] + by_lang[lang][1]} for lang in LANGS}
+    lines = {lang: {t.replace("{context}", "256") for by_lang in TOPICS.values() for t in by_lang[lang][0] + by_lang[lang][1]}
+             for lang in LANGS}
     assert any(len(c) >= 6 for c in train)  # three-topic chains
     for conv in train:
         assert [m["role"] for m in conv] == ["user", "assistant"] * (len(conv) // 2)
         assert any(all(m["content"] in lines[lang] for m in conv) for lang in LANGS), conv
+
+
+def test_the_context_window_answer_states_the_models_own_window():
+    train, held = smalltalk.build(seed=0, context=1024)
+    said = " ".join(m["content"] for conv in train for m in conv if m["role"] == "assistant")
+    assert "1,024 tokens" in said and "256" not in said and "{context}" not in said
+    assert not any("{context}" in r for h in held for r in h.references)
+    assert all("{" not in t or "{context}" in t for t in smalltalk.texts())

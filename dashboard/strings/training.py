@@ -198,4 +198,19 @@ STRINGS = {
     "tr_talk_col_prompts": {"es": "Preguntas", "en": "Questions"},
     "tr_talk_lang_es": {"es": "español", "en": "Spanish"},
     "tr_talk_lang_en": {"es": "inglés", "en": "English"},
+    "tr_talk_known": {"es": "Palabras que existen", "en": "Real words"},
+    # accuracy by turn in held-out multi-turn dialogues
+    "tr_turns_title": {"es": "¿Sigue el hilo?", "en": "Does it keep the thread?"},
+    "tr_turns_explain": {
+        "es": "En {n} conversaciones que nunca vio, el modelo de chat resuelve tres tareas seguidas y luego una "
+              "pregunta sobre su última respuesta («Repítelo», «¿Cuántas palabras tiene tu respuesta?»). Lo que "
+              "contestó antes se queda en la conversación, como en un chat de verdad. Si los turnos 2 y 3 salen "
+              "tan bien como el 1, lo anterior no le estorba.",
+        "en": "In {n} conversations it never saw, the chat model solves three tasks in a row and then a question "
+              "about its last answer (\"Say that again\", \"How many words is your answer?\"). What it answered "
+              "before stays in the conversation, as in a real chat. If turns 2 and 3 go as well as turn 1, what "
+              "came before does not get in its way.",
+    },
+    "tr_turn_n": {"es": "Tarea, turno {k}", "en": "Task, turn {k}"},
+    "tr_turn_follow_up": {"es": "Pregunta sobre su respuesta", "en": "Question about its answer"},
 }

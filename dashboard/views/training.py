@@ -263,10 +263,13 @@ def talk_section(scores: dict[str, dict]) -> None:
     """The chat model on held-out small talk (the evaluate stage's plots/evaluate/replies.csv)."""
     st.subheader(t("tr_talk_title"))
     st.write(t("tr_talk_explain", n=num(scores["all"]["prompts"])))
-    a, b, c = st.columns(3)
-    a.metric(t("tr_talk_language"), pct(scores["all"]["language"]))
-    b.metric(t("tr_talk_sentence"), pct(scores["all"]["sentence"]))
-    c.metric(t("tr_talk_chrf"), num(scores["all"]["chrf"], 2))
+    known = scores["all"].get("known_words")
+    cols = st.columns(4 if known is not None else 3)
+    cols[0].metric(t("tr_talk_language"), pct(scores["all"]["language"]))
+    cols[1].metric(t("tr_talk_sentence"), pct(scores["all"]["sentence"]))
+    cols[2].metric(t("tr_talk_chrf"), num(scores["all"]["chrf"], 2))
+    if known is not None:
+        cols[3].metric(t("tr_talk_known"), pct(known))
     name = lambda code: t(f"tr_talk_lang_{code}") if f"tr_talk_lang_{code}" in TABLE else code  # noqa: E731
     st.dataframe([{t("tr_talk_col_lang"): name(code), t("tr_talk_col_prompts"): num(row["prompts"]),
                    t("tr_talk_language"): pct(row["language"]), t("tr_talk_sentence"): pct(row["sentence"]),
@@ -274,6 +277,21 @@ def talk_section(scores: dict[str, dict]) -> None:
                  hide_index=True)
 
 
+def turns_section(turns: dict[str, dict]) -> None:
+    """Accuracy by turn in held-out dialogues (the evaluate stage's plots/evaluate/turns.csv)."""
+    st.subheader(t("tr_turns_title"))
+    follow = turns.get("follow_up")
+    st.write(t("tr_turns_explain", n=num(follow["items"] if follow else turns["turn_1"]["items"])))
+    shown = [(t("tr_turn_n", k=key.split("_")[1]), row) for key, row in sorted(turns.items()) if key.startswith("turn_")]
+    if follow:
+        shown.append((t("tr_turn_follow_up"), follow))
+    for col, (label, row) in zip(st.columns(len(shown)), shown):
+        col.metric(label, pct(row["accuracy"]))
+
+
 talk = datastats.reply_scores(loaders.csv_file("plots/evaluate/replies.csv"))
 if "all" in talk and talk["all"]["prompts"]:
     talk_section(talk)
+turns = datastats.turn_scores(loaders.csv_file("plots/evaluate/turns.csv"))
+if "turn_1" in turns and turns["turn_1"]["items"]:
+    turns_section(turns)

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 LANGS = ("es", "en")
 
 # topic -> lang -> (what a user says, what the assistant answers). Replies stay short: the
-# default model has a 256-token window and 2.4M parameters.
+# default model has a 256-token window and 1.3M parameters. "{context}" is the window of the
+# model being fine-tuned (build's `context`), so the model tells its own.
 TOPICS: dict[str, dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
     "greeting": {
         "es": (("Hola", "¡Hola!", "Hola, buenos días", "Buenas tardes", "Buenas noches", "Hola, ¿qué tal?",
@@ -145,10 +146,10 @@ TOPICS: dict[str, dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
     },
     "context_window": {
         "es": (("¿Por qué olvidas lo que te dije?", "¿Qué es la ventana de contexto?", "¿Cuánto texto recuerdas?"),
-               ("Solo veo los últimos 256 tokens de la conversación: lo más antiguo queda fuera y lo olvido.",
+               ("Solo veo los últimos {context} tokens de la conversación: lo más antiguo queda fuera y lo olvido.",
                 "La ventana de contexto es cuánto texto puedo ver a la vez. Lo que no cabe, no lo recuerdo.")),
         "en": (("Why do you forget what I said?", "What is the context window?", "How much text do you remember?"),
-               ("I only see the last 256 tokens of the conversation: anything older falls out and I forget it.",
+               ("I only see the last {context} tokens of the conversation: anything older falls out and I forget it.",
                 "The context window is how much text I can see at once. What does not fit, I do not remember.")),
     },
     "language": {
@@ -187,15 +188,26 @@ def _msg(role: str, text: str) -> dict[str, str]:
     return {"role": role, "content": text}
 
 
-def build(seed: int = 0, heldout_share: float = 0.2, chains_per_pattern: int = 12
+def texts() -> list[str]:
+    """Every phrasing and reply (with the window left as "{context}")."""
+    return [t for by_lang in TOPICS.values() for users, replies in by_lang.values() for t in (*users, *replies)]
+
+
+def _replies(topic: str, lang: str, context: int) -> tuple[str, ...]:
+    return tuple(r.replace("{context}", f"{context:,}") for r in TOPICS[topic][lang][1])
+
+
+def build(seed: int = 0, heldout_share: float = 0.2, chains_per_pattern: int = 12, context: int = 256
           ) -> tuple[list[list[dict[str, str]]], list[Heldout]]:
     """(training conversations, held-out prompts). Each topic's first phrasing in each
-    language always trains; of the others, about `heldout_share` are held out."""
+    language always trains; of the others, about `heldout_share` are held out. `context`:
+    the model's window in tokens, which the context-window answers state."""
     rng = random.Random(seed)
     train_users: dict[tuple[str, str], list[str]] = {}
     convs, held = [], []
     for topic, by_lang in TOPICS.items():
-        for lang, (users, replies) in by_lang.items():
+        for lang, (users, _) in by_lang.items():
+            replies = _replies(topic, lang, context)
             # the first phrasing (the one most people type: "Hola", "Hello") always trains
             kept = [users[0]] + [u for u in users[1:] if not is_heldout(u, heldout_share)]
             train_users[topic, lang] = kept
@@ -207,6 +219,6 @@ def build(seed: int = 0, heldout_share: float = 0.2, chains_per_pattern: int = 1
                 conv = []
                 for topic in chain:
                     conv += [_msg("user", rng.choice(train_users[topic, lang])),
-                             _msg("assistant", rng.choice(TOPICS[topic][lang][1]))]
+                             _msg("assistant", rng.choice(_replies(topic, lang, context)))]
                 convs.append(conv)
     return convs, held

@@ -7,8 +7,10 @@ For each prompt the chat model replies greedily through the chat template, and t
     sentence  1 if it has at least MIN_WORDS words and at least SENTENCE_KNOWN of them occur in
               the training corpus (a real sentence, not babble), else 0
     chrf      the best chrF (0-1) against the replies a good answer would be
+    known     the share of its words that occur in the training corpus or chat data
 
-and the scores are shares (means) over prompts, overall and per language.
+and the scores are shares (means) over prompts, overall and per language; known_words is
+the share over all reply words together (a long babbling reply weighs more than a short one).
 """
 from __future__ import annotations
 
@@ -41,13 +43,13 @@ def score(text: str, lang: str, references: Sequence[str], vocabulary: set[str])
     known = sum(w in vocabulary for w in ws) / len(ws) if ws else 0.0
     said = langid.identify(text, candidates=LANGS)[0] if ws else None
     return {"language": float(said == lang), "sentence": float(len(ws) >= MIN_WORDS and known >= SENTENCE_KNOWN),
-            "chrf": max((chrf(text, r) for r in references), default=0.0)}
+            "chrf": max((chrf(text, r) for r in references), default=0.0), "known": known, "words": len(ws)}
 
 
 def reply_scores(model, tokenizer, heldout: Iterable[Mapping], vocabulary: set[str], max_new_tokens: int = 48,
                  *, progress: bool = True) -> tuple[dict[str, float], list[dict]]:
-    """({"reply_language": share, "reply_sentence": share, "reply_chrf": mean, and each per
-    language as "reply_language_es" ...; "reply_prompts": n}, one row per prompt)."""
+    """({"reply_language": share, "reply_sentence": share, "reply_chrf": mean, "reply_known_words":
+    share of words, and each per language as "reply_language_es" ...; "reply_prompts": n}, one row per prompt)."""
     rows = []
     items = list(heldout)
     for h in tqdm(items, desc="chat replies", unit="prompt", disable=not progress, dynamic_ncols=True):
@@ -58,4 +60,6 @@ def reply_scores(model, tokenizer, heldout: Iterable[Mapping], vocabulary: set[s
     for suffix, subset in [("", rows)] + [(f"_{lang}", [r for r in rows if r["lang"] == lang]) for lang in LANGS]:
         for key in ("language", "sentence", "chrf"):
             out[f"reply_{key}{suffix}"] = round(sum(r[key] for r in subset) / len(subset), 4) if subset else 0.0
+        n_words = sum(r["words"] for r in subset)
+        out[f"reply_known_words{suffix}"] = round(sum(r["known"] * r["words"] for r in subset) / n_words, 4) if n_words else 0.0
     return out, rows

@@ -37,6 +37,11 @@ def corpus_vocabulary(docs: Iterable[Document], *, progress: bool = True) -> set
     return {w for d in bar for w in words(d.text)}
 
 
+def text_vocabulary(texts: Iterable[str]) -> set[str]:
+    """Every word of the texts (see `words`)."""
+    return {w for t in texts for w in words(t)}
+
+
 def prompted_samples(base, chat, tokenizer, prompts: Mapping[str, Sequence[str]], temperatures: Sequence[float],
                      sample_config: Callable[[float], SampleConfig], *, progress: bool = True) -> list[dict]:
     """One row per (language, prompt, temperature): {"lang", "prompt", "temperature",

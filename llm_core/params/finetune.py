@@ -21,8 +21,13 @@ class TaskParams:
         "repeat": 40000, "which_is_longer": 10000, "reverse_words": 8000, "count_words": 8000,
         "translate": 8000, "arithmetic": 8000, "next_words": 3000, "lang_id": 2000})
     n_heldout_per_task: int = 50
+    # multi-turn: conversations of two or three train items, half ending in a follow-up on
+    # the last answer (llm_core.tasks.dialogues); the held-out ones (three items, then a
+    # follow-up) are made from held-out items only, for the evaluate stage
+    dialogues: int = 6000
+    dialogues_heldout: int = 100
 
-    LIMITS = {"n_heldout_per_task": "> 0"}
+    LIMITS = {"n_heldout_per_task": "> 0", "dialogues": ">= 0", "dialogues_heldout": ">= 0"}
 
     def __post_init__(self) -> None:
         check_limits(self)

@@ -31,7 +31,7 @@ class PretrainParams:
 
     model: ModelConfig = ModelConfig(dim=128, n_layers=4, n_heads=4, n_kv_heads=2, hidden_dim=352)
     train: TrainConfig = TrainConfig(max_steps=1440, batch_size=8, lr=0.003, min_lr=0.0003, warmup_steps=30,
-                                     eval_interval=240, eval_batches=4, checkpoint_interval=240)
+                                     optimizer="muon", eval_interval=240, eval_batches=4, checkpoint_interval=240)
     samples: PromptSamples = PromptSamples()
 
     def __post_init__(self) -> None:

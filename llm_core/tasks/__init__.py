@@ -22,6 +22,8 @@ One module per concern; import from the one you need:
 - `makers`: the prompts and the per-task item makers (one source unit -> one item).
 - `suite`: build_suite, which streams documents and verses into a train and a
   held-out split and selects the items.
+- `dialogues`: multi-turn conversations of two or three items and follow-ups on
+  the last answer (build_dialogues, follow_up, save_dialogues / load_dialogues).
 - `keys`: the hashes and the seeded generator every choice is made with.
 - `scoring`: normalize, chrF, score, extract_answer.
 - `prompts`: few-shot prompts for a base model (few_shot_prompt, select_shots).

@@ -87,12 +87,16 @@ def load_items(path: str | Path) -> list[TaskItem]:
                 obj = json.loads(line)
             except json.JSONDecodeError as err:
                 raise ValueError(f"{path}:{no}: not valid JSON ({err.msg})") from None
-            if not isinstance(obj, dict):
-                raise ValueError(f"{path}:{no}: expected a JSON object with keys {', '.join(_REQUIRED)}")
-            missing = [k for k in _REQUIRED if not isinstance(obj.get(k), str)]
-            if missing:
-                raise ValueError(f"{path}:{no}: missing or non-string key(s) {missing}; "
-                                 f"expected {', '.join(_REQUIRED)} (and optional source)")
-            items.append(TaskItem(obj["task"], obj["lang"], obj["prompt"], obj["answer"], obj["id"],
-                                  str(obj.get("source", ""))))
+            items.append(item_from_dict(obj, f"{path}:{no}"))
     return items
+
+
+def item_from_dict(obj, where: str) -> TaskItem:
+    """A TaskItem from its fields as `save_items` writes them; ValueError naming `where`."""
+    if not isinstance(obj, dict):
+        raise ValueError(f"{where}: expected a JSON object with keys {', '.join(_REQUIRED)}")
+    missing = [k for k in _REQUIRED if not isinstance(obj.get(k), str)]
+    if missing:
+        raise ValueError(f"{where}: missing or non-string key(s) {missing}; "
+                         f"expected {', '.join(_REQUIRED)} (and optional source)")
+    return TaskItem(obj["task"], obj["lang"], obj["prompt"], obj["answer"], obj["id"], str(obj.get("source", "")))

@@ -1,0 +1,80 @@
+"""Does the chat model keep the thread? Task accuracy by turn in held-out dialogues
+(llm_core.tasks.dialogues: three tasks in one conversation, then a follow-up on the last answer).
+
+The model answers each turn greedily with the whole conversation so far in its context, and
+what it wrote (not the right answer) stays in the history, as in a real chat. A task turn is
+scored against its item's answer (exact match; chrF for translate), so
+
+    turn_k = mean score of the task turns at position k (k = 1, 2, 3)
+
+and turn_2, turn_3 against turn_1 say what the earlier turns cost. A follow-up ("Say that
+again", "How many words is your answer?") is scored against what follows from the model's
+own previous answer when that answer allows it (repeating a wrong answer is keeping the
+thread), else against the right answer's.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from tqdm.auto import tqdm
+
+from ..chat import decode_reply, encode_chat
+from ..config import SampleConfig
+from ..sample import generate
+from ..tasks.dialogues import ANSWER_OF, FOLLOW_UP, Dialogue
+from ..tasks.items import TaskItem
+from ..tasks.scoring import extract_answer, score
+
+
+def _reply(model, tokenizer, messages: list[dict[str, str]], max_new_tokens: int) -> str:
+    ids = encode_chat(tokenizer, messages, add_generation_prompt=True).ids
+    ids = ids[-(model.cfg.max_seq_len - max_new_tokens):]  # the window the chat itself keeps
+    cfg = SampleConfig(max_new_tokens=max_new_tokens, temperature=0.0, top_candidates=1)
+    out = generate(model, ids, cfg, stop_ids=[tokenizer.end_of_turn_id, tokenizer.eos_id])
+    return decode_reply(tokenizer, out.ids).strip()
+
+
+def _expected(turn: TaskItem, previous_answer: str | None) -> TaskItem:
+    """A follow-up's item with the answer that follows from the model's own previous answer."""
+    if turn.task != FOLLOW_UP or previous_answer is None:
+        return turn
+    kind = turn.source.split(":", 1)[0]
+    own = ANSWER_OF[kind](previous_answer) if kind in ANSWER_OF else None
+    return turn if own is None else TaskItem(turn.task, turn.lang, turn.prompt, own, turn.id, turn.source)
+
+
+def dialogue_rows(model, tokenizer, dialogues: Sequence[Dialogue], max_new_tokens: int = 24, *,
+                  progress: bool = True) -> list[dict]:
+    """One row per turn: dialogue id, position, task, kind, prompt, expected answer, reply, score."""
+    rows = []
+    for d in tqdm(dialogues, desc="dialogues", unit="dialogue", disable=not progress, dynamic_ncols=True):
+        history: list[dict[str, str]] = []
+        previous = None
+        for pos, turn in enumerate(d.turns, 1):
+            history.append({"role": "user", "content": turn.prompt})
+            text = _reply(model, tokenizer, history, max_new_tokens)
+            answer = extract_answer(text)
+            item = _expected(turn, previous)
+            rows.append({"dialogue": d.id, "lang": d.lang, "position": pos, "task": turn.task,
+                         "kind": turn.source.split(":", 1)[0] if turn.task == FOLLOW_UP else turn.task,
+                         "prompt": turn.prompt, "answer": item.answer, "reply": text, "score": score(item, answer)})
+            history.append({"role": "assistant", "content": text})
+            previous = answer
+    return rows
+
+
+def turn_scores(rows: Sequence[dict]) -> dict[str, float]:
+    """{"turn_1": mean, "turn_2": ..., "follow_up": mean, "follow_up_<kind>": ..., "dialogues": n}."""
+    by_pos, by_kind = defaultdict(list), defaultdict(list)
+    for r in rows:
+        if r["task"] == FOLLOW_UP:
+            by_kind[r["kind"]].append(r["score"])
+        else:
+            by_pos[r["position"]].append(r["score"])
+    out: dict[str, float] = {"dialogues": len({r["dialogue"] for r in rows})}
+    out.update({f"turn_{p}": round(sum(v) / len(v), 4) for p, v in sorted(by_pos.items())})
+    follow = [s for v in by_kind.values() for s in v]
+    out["follow_up"] = round(sum(follow) / len(follow), 4) if follow else 0.0
+    out.update({f"follow_up_{k}": round(sum(v) / len(v), 4) for k, v in sorted(by_kind.items())})
+    return out

@@ -1,0 +1,113 @@
+"""The optimizer and the learning-rate schedule of the training loop.
+
+Optimizers (`TrainConfig.optimizer`):
+
+    adamw  AdamW on every parameter; weight decay on matrices only (decaying norm
+           gains pulls them toward zero for no regularisation benefit).
+    muon   Muon (torch.optim.Muon) on the hidden matrices of the blocks (attention and
+           MLP projections): the momentum of each gradient matrix G is orthogonalised by
+           Newton-Schulz iterations, G ~ U S V^T -> U V^T, and the step is scaled by
+           0.2 * sqrt(max(rows, cols)) ("match_rms_adamw"), so one learning rate serves
+           both parts. AdamW on the rest: the embedding, an untied head, the norm gains,
+           which are not matrices that map a hidden state to a hidden state.
+
+Schedules (`TrainConfig.schedule`), with w = warmup_steps, T = max_steps:
+
+    cosine  lr(s) = lr * (s + 1) / w for s < w, then
+            min_lr + (lr - min_lr) * (1 + cos(pi * (s - w) / (T - w))) / 2
+    wsd     warm-up, stable, decay: the same warm-up, then lr until the last
+            decay_share * T steps, then a straight line down to min_lr at T.
+            A run can be stopped at the end of "stable" and continued longer.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+
+from .config import TrainConfig
+
+HEAD_NAMES = ("embed_tokens", "lm_head")  # the matrices that are not hidden-to-hidden maps
+
+
+def lr_at(step: int, cfg: TrainConfig) -> float:
+    """The learning rate of optimizer step `step` (0-based) under cfg.schedule."""
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    if cfg.schedule == "wsd":
+        decay_steps = max(1, round(cfg.decay_share * cfg.max_steps))
+        start = max(cfg.warmup_steps, cfg.max_steps - decay_steps)
+        if step < start:
+            return cfg.lr
+        progress = min(1.0, (step - start + 1) / max(1, cfg.max_steps - start))
+        return cfg.lr + (cfg.min_lr - cfg.lr) * progress
+    span = max(1, cfg.max_steps - cfg.warmup_steps)
+    progress = min(1.0, (step - cfg.warmup_steps) / span)
+    return cfg.min_lr + 0.5 * (1 + math.cos(math.pi * progress)) * (cfg.lr - cfg.min_lr)
+
+
+def build_optimizer(model: torch.nn.Module, cfg: TrainConfig, device: torch.device):
+    """The optimizer cfg.optimizer names, over the model's trainable parameters."""
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    if cfg.optimizer == "muon":
+        hidden = [p for n, p in named if p.dim() == 2 and not _is_head(n)]
+        rest = [(n, p) for n, p in named if not (p.dim() == 2 and not _is_head(n))]
+        if hidden:
+            muon = torch.optim.Muon(hidden, lr=cfg.lr, weight_decay=cfg.weight_decay, momentum=cfg.momentum,
+                                    adjust_lr_fn="match_rms_adamw")
+            return MuonAdamW(muon, _adamw(rest, cfg, device))
+    return _adamw(named, cfg, device)  # also a model with no hidden matrix (LoRA on embeddings only)
+
+
+def _is_head(name: str) -> bool:
+    return any(part in name for part in HEAD_NAMES)
+
+
+def _adamw(named: list[tuple[str, torch.Tensor]], cfg: TrainConfig, device: torch.device) -> torch.optim.AdamW:
+    groups = [{"params": [p for _, p in named if p.dim() >= 2], "weight_decay": cfg.weight_decay},
+              {"params": [p for _, p in named if p.dim() < 2], "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), fused=device.type == "cuda")
+
+
+class MuonAdamW:
+    """Muon and AdamW stepped as one optimizer. Its state_dict has the shape of one
+    torch optimizer's (parameter indices run on from Muon's into AdamW's), so
+    checkpoints store and restore it like any other."""
+
+    def __init__(self, muon: torch.optim.Optimizer, adamw: torch.optim.Optimizer):
+        self.parts = (muon, adamw)
+
+    @property
+    def param_groups(self) -> list[dict[str, Any]]:
+        return [g for part in self.parts for g in part.param_groups]
+
+    def step(self) -> None:
+        for part in self.parts:
+            part.step()
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for part in self.parts:
+            part.zero_grad(set_to_none=set_to_none)
+
+    def state_dict(self) -> dict[str, Any]:
+        state, groups, offset = {}, [], 0
+        for part in self.parts:
+            sd = part.state_dict()
+            state.update({offset + i: s for i, s in sd["state"].items()})
+            groups += [{**g, "params": [offset + i for i in g["params"]]} for g in sd["param_groups"]]
+            offset += sum(len(g["params"]) for g in sd["param_groups"])
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, sd: dict[str, Any]) -> None:
+        groups, offset = list(sd["param_groups"]), 0
+        if len(groups) != sum(len(p.param_groups) for p in self.parts):
+            raise ValueError(f"{len(groups)} parameter groups saved; Muon + AdamW has "
+                             f"{sum(len(p.param_groups) for p in self.parts)}")
+        for part in self.parts:
+            mine, groups = groups[:len(part.param_groups)], groups[len(part.param_groups):]
+            ids = [i for g in mine for i in g["params"]]
+            part.load_state_dict({
+                "state": {i - offset: sd["state"][i] for i in ids if i in sd["state"]},
+                "param_groups": [{**g, "params": [i - offset for i in g["params"]]} for g in mine]})
+            offset += len(ids)
