@@ -281,7 +281,7 @@ def turns_section(turns: dict[str, dict]) -> None:
     """Accuracy by turn in held-out dialogues (the evaluate stage's plots/evaluate/turns.csv)."""
     st.subheader(t("tr_turns_title"))
     follow = turns.get("follow_up")
-    st.write(t("tr_turns_explain", n=num(follow["items"] if follow else turns["turn_1"]["items"])))
+    st.write(t("tr_turns_explain", n=num(turns["turn_1"]["items"])))  # every dialogue has a first turn
     shown = [(t("tr_turn_n", k=key.split("_")[1]), row) for key, row in sorted(turns.items()) if key.startswith("turn_")]
     if follow:
         shown.append((t("tr_turn_follow_up"), follow))
