@@ -27,7 +27,7 @@ from llm_core.data.tokens import TokenFile
 from llm_core.data import smalltalk
 from llm_core.evaluate.accuracy import limit_per_task, task_table
 from llm_core.evaluate.chat_loss import chat_loss
-from llm_core.evaluate.dialogues import dialogue_rows, turn_scores
+from llm_core.evaluate.dialogues import dialogue_rows, turn_items, turn_scores
 from llm_core.evaluate.lm import compressor_bits_per_byte, evaluate_tokens, text_of_tokens
 from llm_core.evaluate.replies import LANGS, reply_scores
 from llm_core.evaluate.samples import corpus_vocabulary, prompted_samples, recognisable_words, text_vocabulary
@@ -82,23 +82,23 @@ def _dialogues_heldout() -> list:
 
 
 @task(name="chat-replies")
-def replies(model, tok: Tokenizer, p: EvaluateParams, vocab: set[str]) -> tuple[dict, list]:
-    scores, rows = reply_scores(model, tok, _smalltalk_heldout(), vocab, p.max_new_tokens)
+def replies(model, tok: Tokenizer, p: EvaluateParams, vocab: set[str], heldout: list[dict]) -> tuple[dict, list]:
+    scores, rows = reply_scores(model, tok, heldout, vocab, p.max_new_tokens)
     return {f"chat_{k}": v for k, v in scores.items()}, rows
 
 
 @task(name="multi-turn")
-def multi_turn(model, tok: Tokenizer) -> tuple[dict, list]:
-    rows = dialogue_rows(model, tok, _dialogues_heldout())
+def multi_turn(model, tok: Tokenizer, dialogues: list) -> tuple[dict, list]:
+    rows = dialogue_rows(model, tok, dialogues)
     return {f"chat_{k}": v for k, v in turn_scores(rows).items()}, rows
 
 
 @task(name="held-out-conversation-loss")
-def conversation_loss(models: dict, tok: Tokenizer) -> dict:
+def conversation_loss(models: dict, tok: Tokenizer, smalltalk_heldout: list[dict], dialogues: list) -> dict:
     """Both models on the replies of conversations neither trained on: the held-out small talk
     (each prompt with its first good reply) and the held-out dialogues."""
     convs = [[{"role": "user", "content": h["prompt"]}, {"role": "assistant", "content": h["references"][0]}]
-             for h in _smalltalk_heldout()] + [d.messages() for d in _dialogues_heldout()]
+             for h in smalltalk_heldout] + [d.messages() for d in dialogues]
     if not convs:
         return {}
     out = {}
@@ -122,9 +122,10 @@ def evaluate_flow() -> dict:
         prompted = samples(models, tok, p)
         vocab = corpus_vocabulary(read_shards("data/clean/shards"))
         words, generated = recognisable(models["base"][0], tok, p, vocab)
-        talk, talk_rows = replies(models["chat"][0], tok, p, vocab | text_vocabulary(smalltalk.texts()))
-        turns, turn_rows = multi_turn(models["chat"][0], tok)
-        metrics.update(conversation_loss(models, tok))
+        held_talk, held_dialogues = _smalltalk_heldout(), _dialogues_heldout()
+        talk, talk_rows = replies(models["chat"][0], tok, p, vocab | text_vocabulary(smalltalk.texts()), held_talk)
+        turns, turn_rows = multi_turn(models["chat"][0], tok, held_dialogues)
+        metrics.update(conversation_loss(models, tok, held_talk, held_dialogues))
     best_base = max(v["macro"] for k, v in table.items() if k.startswith("base"))
     metrics.update({f"{k}_macro": round(v["macro"], 4) for k, v in table.items()}, **words,
                    **talk, **turns, chat_minus_best_base=round(table["chat_0shot"]["macro"] - best_base, 4),
@@ -148,7 +149,7 @@ def _write_outputs(table: dict, preds: list, prompted: list, generated: dict, ta
                 *(f"{talk[f'chat_reply_{k}' + ('' if lang == 'all' else f'_{lang}')]:.4f}"
                   for k in ("language", "sentence", "chrf", "known_words"))] for lang in (*LANGS, "all")])
     write_csv(Path("plots/evaluate/turns.csv"), ["turn", "items", "accuracy"],
-              [[k.removeprefix("chat_"), _turn_items(turn_rows, k.removeprefix("chat_")), f"{v:.4f}"]
+              [[k.removeprefix("chat_"), turn_items(turn_rows, k.removeprefix("chat_")), f"{v:.4f}"]
                for k, v in turns.items() if k.startswith(("chat_turn_", "chat_follow_up"))])
     columns = ["task", *table]
     rows = [[t, *(f"{table[m].get(t, 0):.4f}" for m in table)] for t in _task_order(table)]
@@ -156,13 +157,6 @@ def _write_outputs(table: dict, preds: list, prompted: list, generated: dict, ta
     svg = plots.bar_chart_svg([dict(zip(columns, r)) for r in rows], "task", list(table), "Held-out task accuracy",
                               "accuracy (exact match; chrF for translate)", value_domain=(0, 1))
     plots.write_svg(Path("plots/evaluate/tasks.svg"), svg)
-
-
-def _turn_items(rows: list, key: str) -> int:
-    if key.startswith("turn_"):
-        return sum(r["task"] != "follow_up" and r["position"] == int(key[5:]) for r in rows)
-    kind = key.removeprefix("follow_up").lstrip("_")
-    return sum(r["task"] == "follow_up" and (not kind or r["kind"] == kind) for r in rows)
 
 
 def _task_order(table: dict) -> list[str]:

@@ -51,8 +51,8 @@ def build_optimizer(model: torch.nn.Module, cfg: TrainConfig, device: torch.devi
     """The optimizer cfg.optimizer names, over the model's trainable parameters."""
     named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     if cfg.optimizer == "muon":
-        hidden = [p for n, p in named if p.dim() == 2 and not _is_head(n)]
-        rest = [(n, p) for n, p in named if not (p.dim() == 2 and not _is_head(n))]
+        hidden = [p for n, p in named if _is_hidden(n, p)]
+        rest = [(n, p) for n, p in named if not _is_hidden(n, p)]
         if hidden:
             muon = torch.optim.Muon(hidden, lr=cfg.lr, weight_decay=cfg.weight_decay, momentum=cfg.momentum,
                                     adjust_lr_fn="match_rms_adamw")
@@ -60,8 +60,9 @@ def build_optimizer(model: torch.nn.Module, cfg: TrainConfig, device: torch.devi
     return _adamw(named, cfg, device)  # also a model with no hidden matrix (LoRA on embeddings only)
 
 
-def _is_head(name: str) -> bool:
-    return any(part in name for part in HEAD_NAMES)
+def _is_hidden(name: str, p: torch.Tensor) -> bool:
+    """A hidden-to-hidden matrix of a block: what Muon takes."""
+    return p.dim() == 2 and not any(part in name for part in HEAD_NAMES)
 
 
 def _adamw(named: list[tuple[str, torch.Tensor]], cfg: TrainConfig, device: torch.device) -> torch.optim.AdamW:

@@ -50,11 +50,17 @@ def base_answer(model, tokenizer, item: TaskItem, shots: list[TaskItem], max_new
     return extract_answer(tokenizer.decode(_answer(model, ids, stop, max_new_tokens)))
 
 
-def chat_answer(model, tokenizer, item: TaskItem, max_new_tokens: int = 24) -> str:
-    ids = encode_chat(tokenizer, [{"role": "user", "content": item.prompt}], add_generation_prompt=True).ids
+def chat_reply(model, tokenizer, messages: list[dict[str, str]], max_new_tokens: int = 24) -> str:
+    """The chat model's greedy reply to `messages` through the chat template, the prompt cut
+    from the left to leave room for the reply; the text as it would be shown."""
+    ids = encode_chat(tokenizer, messages, add_generation_prompt=True).ids
     ids = ids[-(model.cfg.max_seq_len - max_new_tokens):]
     stop = [tokenizer.end_of_turn_id, tokenizer.eos_id]
-    return extract_answer(decode_reply(tokenizer, _answer(model, ids, stop, max_new_tokens)))
+    return decode_reply(tokenizer, _answer(model, ids, stop, max_new_tokens))
+
+
+def chat_answer(model, tokenizer, item: TaskItem, max_new_tokens: int = 24) -> str:
+    return extract_answer(chat_reply(model, tokenizer, [{"role": "user", "content": item.prompt}], max_new_tokens))
 
 
 def task_accuracy(answer_fn: Callable[[TaskItem], str], items: list[TaskItem], *, progress: bool = True,

@@ -14,25 +14,20 @@ thread), else against the right answer's.
 """
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Sequence
 
 from tqdm.auto import tqdm
 
-from ..chat import decode_reply, encode_chat
-from ..config import SampleConfig
-from ..sample import generate
+from .accuracy import chat_reply
 from ..tasks.dialogues import ANSWER_OF, FOLLOW_UP, Dialogue
 from ..tasks.items import TaskItem
 from ..tasks.scoring import extract_answer, score
 
 
 def _reply(model, tokenizer, messages: list[dict[str, str]], max_new_tokens: int) -> str:
-    ids = encode_chat(tokenizer, messages, add_generation_prompt=True).ids
-    ids = ids[-(model.cfg.max_seq_len - max_new_tokens):]  # the window the chat itself keeps
-    cfg = SampleConfig(max_new_tokens=max_new_tokens, temperature=0.0, top_candidates=1)
-    out = generate(model, ids, cfg, stop_ids=[tokenizer.end_of_turn_id, tokenizer.eos_id])
-    return decode_reply(tokenizer, out.ids).strip()
+    return chat_reply(model, tokenizer, messages, max_new_tokens).strip()
 
 
 def _expected(turn: TaskItem, previous_answer: str | None) -> TaskItem:
@@ -41,7 +36,7 @@ def _expected(turn: TaskItem, previous_answer: str | None) -> TaskItem:
         return turn
     kind = turn.source.split(":", 1)[0]
     own = ANSWER_OF[kind](previous_answer) if kind in ANSWER_OF else None
-    return turn if own is None else TaskItem(turn.task, turn.lang, turn.prompt, own, turn.id, turn.source)
+    return turn if own is None else dataclasses.replace(turn, answer=own)
 
 
 def dialogue_rows(model, tokenizer, dialogues: Sequence[Dialogue], max_new_tokens: int = 24, *,
@@ -78,3 +73,11 @@ def turn_scores(rows: Sequence[dict]) -> dict[str, float]:
     out["follow_up"] = round(sum(follow) / len(follow), 4) if follow else 0.0
     out.update({f"follow_up_{k}": round(sum(v) / len(v), 4) for k, v in sorted(by_kind.items())})
     return out
+
+
+def turn_items(rows: Sequence[dict], key: str) -> int:
+    """How many rows a figure of `turn_scores` averages ("turn_2", "follow_up", "follow_up_again")."""
+    if key.startswith("turn_"):
+        return sum(r["task"] != FOLLOW_UP and r["position"] == int(key.removeprefix("turn_")) for r in rows)
+    kind = key.removeprefix("follow_up").lstrip("_")
+    return sum(r["task"] == FOLLOW_UP and (not kind or r["kind"] == kind) for r in rows)

@@ -18,10 +18,8 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from tqdm.auto import tqdm
 
-from ..chat import decode_reply, encode_chat
-from ..config import SampleConfig
 from ..data import langid
-from ..sample import generate
+from .accuracy import chat_reply
 from ..tasks.scoring import chrf
 from .samples import words
 
@@ -31,11 +29,7 @@ LANGS = ("es", "en")
 
 
 def reply(model, tokenizer, prompt: str, max_new_tokens: int = 48) -> str:
-    ids = encode_chat(tokenizer, [{"role": "user", "content": prompt}], add_generation_prompt=True).ids
-    ids = ids[-(model.cfg.max_seq_len - max_new_tokens):]
-    cfg = SampleConfig(max_new_tokens=max_new_tokens, temperature=0.0, top_candidates=1)
-    out = generate(model, ids, cfg, stop_ids=[tokenizer.end_of_turn_id, tokenizer.eos_id])
-    return decode_reply(tokenizer, out.ids).strip()
+    return chat_reply(model, tokenizer, [{"role": "user", "content": prompt}], max_new_tokens).strip()
 
 
 def score(text: str, lang: str, references: Sequence[str], vocabulary: set[str]) -> dict[str, float]:
