@@ -30,11 +30,20 @@ Recipes, as `name[:key=value,...]`:
            n_heads, batch_size, lr, warmup. Defaults: the same width, depth and batch as
            forja's params.yaml, lr 1e-3.
 Results: bench/results/recipe-<device>.json and a markdown table next to it.
+
+Recorded as DVC experiments: bench/ is its own DVC project (so the pipeline's `dvc repro`
+never runs it) with one stage, `recipe`, that runs this script with `--exp params.yaml`:
+the recipe named by bench/params.yaml's `recipe` section (forja's overrides, the peer, the
+seconds) against its peer, and writes bench/recipe_metrics.json. One variant:
+
+    cd bench && PATH=../.venv/bin:$PATH dvc exp run -S 'recipe.forja=schedule=wsd' -S recipe.peer=
+    dvc exp show --csv > results/recipe-exps.csv     # every variant tried, with its figures
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import math
 import statistics
 import sys
@@ -256,6 +265,43 @@ def base_configs(project: Path, vocab: int) -> tuple[ModelConfig, TrainConfig]:
     return section.with_vocab(vocab), section.train
 
 
+EXP_METRICS = Path(__file__).resolve().parent / "recipe_metrics.json"
+
+
+def exp_recipes(path: Path) -> tuple[list[str], float, int]:
+    """bench/params.yaml's `recipe` section -> (recipes, seconds, rounds); SystemExit naming a bad key."""
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    sec = raw.get("recipe") if isinstance(raw, dict) else None
+    if not isinstance(sec, dict):
+        raise SystemExit(f"bench.recipe: {path}: expected a `recipe:` section with forja, peer, seconds, rounds")
+    unknown = sorted(set(sec) - {"forja", "peer", "seconds", "rounds"})
+    if unknown:
+        raise SystemExit(f"bench.recipe: {path}: recipe: unknown key(s) {', '.join(unknown)}; "
+                         "expected forja, peer, seconds, rounds")
+    forja, peer = str(sec.get("forja") or "").strip(), str(sec.get("peer") or "").strip()
+    if peer and not peer.startswith("nanogpt"):
+        raise SystemExit(f"bench.recipe: {path}: recipe.peer: expected nanogpt[:key=value,...] or empty, got {peer!r}")
+    try:
+        seconds, rounds = float(sec.get("seconds", 240)), int(sec.get("rounds", 1))
+    except (TypeError, ValueError):
+        raise SystemExit(f"bench.recipe: {path}: recipe.seconds and recipe.rounds must be numbers") from None
+    return [f"forja:{forja}" if forja else "forja"] + ([peer] if peer else []), seconds, rounds
+
+
+def write_exp_metrics(results: list[dict], path: Path = EXP_METRICS) -> None:
+    """forja's and the peer's medians over rounds, flat keys that `dvc exp show` lists."""
+    out = {}
+    for role, kind in (("forja", "forja"), ("peer", "nanogpt")):
+        rs = [r for r in results if r["kind"] == kind]
+        if rs:
+            med = lambda k: statistics.median(r[k] for r in rs)  # noqa: E731
+            out[role] = {"bits_per_byte": round(med("val_bits_per_byte"), 4), "val_loss": round(med("val_loss"), 4),
+                         "steps": round(med("steps")), "tokens_M": round(med("tokens") / 1e6, 3),
+                         "train_s": round(med("train_seconds"), 1), "params_M": round(rs[0]["parameters"] / 1e6, 3)}
+    path.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {path}")
+
+
 def main(argv: list[str] | None = None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--recipes", nargs="+", default=["forja", "nanogpt"], help="name[:key=value,...] (see above)")
@@ -267,7 +313,12 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--quick", action="store_true", help="a smoke run: 20 s each, one round")
     p.add_argument("--no-save", action="store_true")
     p.add_argument("--tag", default="")
+    p.add_argument("--exp", metavar="PARAMS", help="a DVC experiment: recipes from this file's `recipe` section, "
+                   "figures to bench/recipe_metrics.json (see above)")
     args = p.parse_args(argv)
+    if args.exp:
+        args.recipes, args.seconds, args.rounds = exp_recipes(Path(args.exp))
+        args.no_save = True
     if args.quick:
         args.seconds, args.rounds = 20.0, 1
     if args.threads:
@@ -300,6 +351,8 @@ def main(argv: list[str] | None = None) -> dict:
     payload = {"benchmark": NAME, "machine": machine, "seconds": args.seconds, "rounds": args.rounds,
                "precision": "bf16" if amp else "fp32", "train_tokens": len(train), "val_tokens": len(val),
                "val_bytes": val.n_bytes, "notes": notes, "results": results}
+    if args.exp:
+        write_exp_metrics(results)
     path = common.write_results(NAME, device, payload, enabled=not args.no_save, quick=args.quick, tag=args.tag)
     if path:
         write_markdown(path, headers, rows, notes, machine, args.seconds)

@@ -201,15 +201,18 @@ def report(m: dict, table: dict, prompted: list, generated: dict, talk_rows: lis
 def _multi_turn_section(m: dict, rows: list, cell) -> list[str]:
     if not rows:
         return ["", "## Multi-turn", "", "No held-out dialogues (finetune.tasks.dialogues_heldout is 0)."]
-    turns = sorted(k for k in m if k.startswith("chat_turn_"))
+    turns = sorted(k for k in m if k.startswith("chat_turn_") and not k.endswith("_alone"))
     lines = ["", "## Multi-turn: does it keep the thread?", "",
              f"{m['chat_dialogues']} held-out dialogues of three tasks and a follow-up on the last answer, answered "
-             "greedily with the model's own earlier replies in the context.", "",
-             "| turn | accuracy |", "| --- | ---: |"]
-    lines += [f"| task, turn {k.rsplit('_', 1)[1]} | {m[k]:.2f} |" for k in turns]
-    lines += [f"| follow-up ({k.removeprefix('chat_follow_up_')}) | {m[k]:.2f} |"
+             "greedily with the model's own earlier replies in the context. \"Alone\" asks the same items as the "
+             "first message of a new conversation, so the difference is what the earlier turns cost.", "",
+             "| turn | in the conversation | same items alone |", "| --- | ---: | ---: |"]
+    for k in turns:
+        alone = m.get(f"{k}_alone")
+        lines.append(f"| task, turn {k.rsplit('_', 1)[1]} | {m[k]:.2f} | {'' if alone is None else f'{alone:.2f}'} |")
+    lines += [f"| follow-up ({k.removeprefix('chat_follow_up_')}) | {m[k]:.2f} | |"
               for k in sorted(m) if k.startswith("chat_follow_up_")]
-    lines += [f"| follow-up, all | {m['chat_follow_up']:.2f} |", ""]
+    lines += [f"| follow-up, all | {m['chat_follow_up']:.2f} | |", ""]
     if "chat_heldout_chat_bits_per_byte" in m:
         lines += [f"Held-out conversations ({m['heldout_chat_conversations']}), replies only: base "
                   f"{m['base_heldout_chat_bits_per_byte']} bits/byte (loss {m['base_heldout_chat_loss']}), chat "

@@ -100,7 +100,8 @@ def write_plots_and_runs(root: Path) -> None:
         "lang,prompts,language,sentence,chrf,known_words\nes,14,0.5,0.25,0.31,0.8\nen,15,0.8,0.4,0.42,0.9\n"
         "all,29,0.6552,0.3276,0.3669,0.851\n")
     (root / "plots" / "evaluate" / "turns.csv").write_text(
-        "turn,items,accuracy\nturn_1,100,0.5\nturn_2,100,0.47\nturn_3,100,0.41\nfollow_up,100,0.62\n"
+        "turn,items,accuracy\nturn_1,100,0.5\nturn_2,100,0.47\nturn_2_alone,100,0.52\nturn_3,100,0.41\n"
+        "turn_3_alone,100,0.45\nfollow_up,100,0.62\n"
         "follow_up_again,60,0.8\n")
 
 

@@ -90,6 +90,9 @@ def test_training_page_with_a_finished_project(finished, lang, monkeypatch):
                                                                         "Question about"))}
     pc = (lambda v: f"{v}\u00a0%") if lang == "es" else (lambda v: f"{v}%")
     assert list(turns.values()) == [pc(50), pc(47), pc(41), pc(62)]
+    deltas = [m.delta for m in at.metric if m.label.startswith(("Tarea, turno", "Task, turn"))]
+    vs = {"es": "pts frente a sola", "en": "pts vs. alone"}[lang]
+    assert deltas == ["", f"-5 {vs} ({pc(52)})", f"-4 {vs} ({pc(45)})"]  # the same items asked alone
     assert at.toggle(key="tr_log_pretrain").value is False
 
 

@@ -84,15 +84,20 @@ def test_turn_accuracy_uses_the_models_own_history_and_previous_answer(tok, monk
         make_item("count_words", "es", "Cuenta las palabras: a b c", "3", "b"),
         make_item("repeat", "es", "Repite: tres", "tres", "c"),
         make_item(dl.FOLLOW_UP, "es", "Repítelo, por favor.", "tres", "again:tres")))
-    replies = iter(["uno dos", "4", "cuatro", "cuatro"])  # turn 2 and 3 wrong; the follow-up repeats its own answer
+    # In the conversation turns 2 and 3 are wrong and the follow-up repeats its own answer; asked
+    # alone (a single message), turn 2 is right and turn 3 still wrong.
+    replies = iter(["uno dos", "4", "3", "cuatro", "cinco", "cuatro"])
     seen = []
     monkeypatch.setattr(ev, "_reply", lambda model, tokenizer, msgs, n: seen.append(list(msgs)) or next(replies))
     rows = ev.dialogue_rows(SimpleNamespace(), tok, [d], progress=False)
     assert [r["score"] for r in rows] == [1.0, 0.0, 0.0, 1.0]
-    assert seen[3][-2] == {"role": "assistant", "content": "cuatro"}  # what it said, not the right answer
+    assert [r["alone_score"] for r in rows] == [None, 1.0, 0.0, None]  # asked alone: task turns after the first
+    assert seen[2] == [{"role": "user", "content": "Cuenta las palabras: a b c"}]  # alone: no history at all
+    assert seen[5][-2] == {"role": "assistant", "content": "cuatro"}  # what it said, not the right answer
     scores = ev.turn_scores(rows)
-    assert scores == {"dialogues": 1, "turn_1": 1.0, "turn_2": 0.0, "turn_3": 0.0, "follow_up": 1.0,
-                      "follow_up_again": 1.0}
+    assert scores == {"dialogues": 1, "turn_1": 1.0, "turn_2": 0.0, "turn_2_alone": 1.0, "turn_3": 0.0,
+                      "turn_3_alone": 0.0, "follow_up": 1.0, "follow_up_again": 1.0}
+    assert ev.turn_items(rows, "turn_2_alone") == 1 and ev.turn_items(rows, "turn_1") == 1
 
     monkeypatch.undo()  # the real path: a tiny model answering every turn greedily
     torch.manual_seed(0)

@@ -83,3 +83,35 @@ def test_bad_optimizer_or_schedule_is_refused_by_name():
         from_dict(TrainConfig, {"optimizer": "sgd"}, "train")
     with pytest.raises(ConfigError, match="decay_share"):
         TrainConfig(schedule="wsd", decay_share=0.0)
+
+
+def test_orthogonalize_gives_singular_values_near_one_for_tall_and_wide():
+    from llm_core.optim import orthogonalize
+
+    torch.manual_seed(0)
+    for shape in ((352, 128), (128, 352), (96, 48)):  # a square random matrix has singular values near 0
+        g = torch.randn(*shape) * torch.logspace(-1.5, 0.5, shape[1])  # columns 100x apart in scale
+        sv = torch.linalg.svdvals(orthogonalize(g))
+        assert sv.shape[0] == min(shape) and 0.6 < sv.min() and sv.max() < 1.25
+
+
+def test_forja_muon_takes_torch_muons_steps_in_float32():
+    from llm_core.optim import Muon
+
+    torch.manual_seed(0)
+    ours = torch.nn.Parameter(torch.randn(96, 48))
+    theirs = torch.nn.Parameter(ours.detach().clone())
+    a = Muon([ours], lr=0.02, weight_decay=0.1, momentum=0.9)
+    b = torch.optim.Muon([theirs], lr=0.02, weight_decay=0.1, momentum=0.9, adjust_lr_fn="match_rms_adamw")
+    start = ours.detach().clone()
+    for _ in range(4):
+        g = torch.randn(96, 48)
+        ours.grad, theirs.grad = g.clone(), g.clone()
+        a.step()
+        b.step()
+    moved = (ours.detach() - start).norm()
+    assert moved > 0.05 and (ours.detach() - theirs.detach()).norm() < 0.02 * moved  # torch's runs in bf16
+    b.load_state_dict(a.state_dict())  # the same state layout
+    assert torch.equal(b.state[theirs]["momentum_buffer"], a.state[ours]["momentum_buffer"])
+    with pytest.raises(ValueError, match="matrices only"):
+        Muon([torch.nn.Parameter(torch.ones(3))], lr=0.1)

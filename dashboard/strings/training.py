@@ -204,13 +204,15 @@ STRINGS = {
     "tr_turns_explain": {
         "es": "En {n} conversaciones que nunca vio, el modelo de chat resuelve tres tareas seguidas y luego una "
               "pregunta sobre su última respuesta («Repítelo», «¿Cuántas palabras tiene tu respuesta?»). Lo que "
-              "contestó antes se queda en la conversación, como en un chat de verdad. Si los turnos 2 y 3 salen "
-              "tan bien como el 1, lo anterior no le estorba.",
+              "contestó antes se queda en la conversación, como en un chat de verdad. Las tareas de los turnos 2 "
+              "y 3 también se le preguntan solas, en una conversación nueva: la diferencia (debajo de cada cifra) "
+              "es lo que le cuesta lo anterior.",
         "en": "In {n} conversations it never saw, the chat model solves three tasks in a row and then a question "
               "about its last answer (\"Say that again\", \"How many words is your answer?\"). What it answered "
-              "before stays in the conversation, as in a real chat. If turns 2 and 3 go as well as turn 1, what "
-              "came before does not get in its way.",
+              "before stays in the conversation, as in a real chat. The tasks of turns 2 and 3 are also asked "
+              "alone, in a new conversation: the difference (under each figure) is what the earlier turns cost.",
     },
     "tr_turn_n": {"es": "Tarea, turno {k}", "en": "Task, turn {k}"},
+    "tr_turn_vs_alone": {"es": "{d} pts frente a sola ({a})", "en": "{d} pts vs. alone ({a})"},
     "tr_turn_follow_up": {"es": "Pregunta sobre su respuesta", "en": "Question about its answer"},
 }

@@ -282,11 +282,14 @@ def turns_section(turns: dict[str, dict]) -> None:
     st.subheader(t("tr_turns_title"))
     follow = turns.get("follow_up")
     st.write(t("tr_turns_explain", n=num(turns["turn_1"]["items"])))  # every dialogue has a first turn
-    shown = [(t("tr_turn_n", k=key.split("_")[1]), row) for key, row in sorted(turns.items()) if key.startswith("turn_")]
+    shown = [(t("tr_turn_n", k=key.split("_")[1]), row, turns.get(f"{key}_alone"))
+             for key, row in sorted(turns.items()) if key.startswith("turn_") and not key.endswith("_alone")]
     if follow:
-        shown.append((t("tr_turn_follow_up"), follow))
-    for col, (label, row) in zip(st.columns(len(shown)), shown):
-        col.metric(label, pct(row["accuracy"]))
+        shown.append((t("tr_turn_follow_up"), follow, None))
+    for col, (label, row, alone) in zip(st.columns(len(shown)), shown):
+        delta = None if alone is None else t(
+            "tr_turn_vs_alone", d=f"{100 * (row['accuracy'] - alone['accuracy']):+.0f}", a=pct(alone["accuracy"]))
+        col.metric(label, pct(row["accuracy"]), delta=delta)
 
 
 talk = datastats.reply_scores(loaders.csv_file("plots/evaluate/replies.csv"))

@@ -7,7 +7,14 @@ scored against its item's answer (exact match; chrF for translate), so
 
     turn_k = mean score of the task turns at position k (k = 1, 2, 3)
 
-and turn_2, turn_3 against turn_1 say what the earlier turns cost. A follow-up ("Say that
+and turn_2, turn_3 against turn_1 say what the earlier turns cost. Different turns hold
+different items, so that comparison carries the items' own difficulty too; the paired one
+asks every task turn after the first once more, alone in a new conversation:
+
+    turn_k_alone = mean score of the same turn-k items asked as a first message
+    cost_k       = turn_k_alone - turn_k   (what the conversation before it cost, same items)
+
+A follow-up ("Say that
 again", "How many words is your answer?") is scored against what follows from the model's
 own previous answer when that answer allows it (repeating a wrong answer is keeping the
 thread), else against the right answer's.
@@ -39,9 +46,15 @@ def _expected(turn: TaskItem, previous_answer: str | None) -> TaskItem:
     return turn if own is None else dataclasses.replace(turn, answer=own)
 
 
+def _scored(item: TaskItem, text: str) -> float:
+    return score(item, extract_answer(text))
+
+
 def dialogue_rows(model, tokenizer, dialogues: Sequence[Dialogue], max_new_tokens: int = 24, *,
                   progress: bool = True) -> list[dict]:
-    """One row per turn: dialogue id, position, task, kind, prompt, expected answer, reply, score."""
+    """One row per turn: dialogue id, position, task, kind, prompt, expected answer, reply, score;
+    a task turn after the first also its reply and score when asked alone (alone_reply,
+    alone_score; None elsewhere)."""
     rows = []
     for d in tqdm(dialogues, desc="dialogues", unit="dialogue", disable=not progress, dynamic_ncols=True):
         history: list[dict[str, str]] = []
@@ -51,24 +64,33 @@ def dialogue_rows(model, tokenizer, dialogues: Sequence[Dialogue], max_new_token
             text = _reply(model, tokenizer, history, max_new_tokens)
             answer = extract_answer(text)
             item = _expected(turn, previous)
+            alone = _reply(model, tokenizer, [history[-1]], max_new_tokens) \
+                if pos > 1 and turn.task != FOLLOW_UP else None
             rows.append({"dialogue": d.id, "lang": d.lang, "position": pos, "task": turn.task,
                          "kind": turn.source.split(":", 1)[0] if turn.task == FOLLOW_UP else turn.task,
-                         "prompt": turn.prompt, "answer": item.answer, "reply": text, "score": score(item, answer)})
+                         "prompt": turn.prompt, "answer": item.answer, "reply": text, "score": score(item, answer),
+                         "alone_reply": alone, "alone_score": None if alone is None else _scored(item, alone)})
             history.append({"role": "assistant", "content": text})
             previous = answer
     return rows
 
 
 def turn_scores(rows: Sequence[dict]) -> dict[str, float]:
-    """{"turn_1": mean, "turn_2": ..., "follow_up": mean, "follow_up_<kind>": ..., "dialogues": n}."""
-    by_pos, by_kind = defaultdict(list), defaultdict(list)
+    """{"turn_1": mean, "turn_2": ..., "turn_2_alone": ..., "follow_up": mean,
+    "follow_up_<kind>": ..., "dialogues": n}."""
+    by_pos, alone, by_kind = defaultdict(list), defaultdict(list), defaultdict(list)
     for r in rows:
         if r["task"] == FOLLOW_UP:
             by_kind[r["kind"]].append(r["score"])
-        else:
-            by_pos[r["position"]].append(r["score"])
+            continue
+        by_pos[r["position"]].append(r["score"])
+        if r.get("alone_score") is not None:
+            alone[r["position"]].append(r["alone_score"])
     out: dict[str, float] = {"dialogues": len({r["dialogue"] for r in rows})}
-    out.update({f"turn_{p}": round(sum(v) / len(v), 4) for p, v in sorted(by_pos.items())})
+    for p, v in sorted(by_pos.items()):
+        out[f"turn_{p}"] = round(sum(v) / len(v), 4)
+        if alone[p]:
+            out[f"turn_{p}_alone"] = round(sum(alone[p]) / len(alone[p]), 4)
     follow = [s for v in by_kind.values() for s in v]
     out["follow_up"] = round(sum(follow) / len(follow), 4) if follow else 0.0
     out.update({f"follow_up_{k}": round(sum(v) / len(v), 4) for k, v in sorted(by_kind.items())})
@@ -78,6 +100,8 @@ def turn_scores(rows: Sequence[dict]) -> dict[str, float]:
 def turn_items(rows: Sequence[dict], key: str) -> int:
     """How many rows a figure of `turn_scores` averages ("turn_2", "follow_up", "follow_up_again")."""
     if key.startswith("turn_"):
-        return sum(r["task"] != FOLLOW_UP and r["position"] == int(key.removeprefix("turn_")) for r in rows)
+        pos = int(key.split("_")[1])
+        return sum(r["task"] != FOLLOW_UP and r["position"] == pos
+                   and (not key.endswith("_alone") or r.get("alone_score") is not None) for r in rows)
     kind = key.removeprefix("follow_up").lstrip("_")
     return sum(r["task"] == FOLLOW_UP and (not kind or r["kind"] == kind) for r in rows)
