@@ -208,7 +208,7 @@ def _multi_turn_section(m: dict, rows: list, cell) -> list[str]:
              "first message of a new conversation, so the difference is what the earlier turns cost.", "",
              "| turn | in the conversation | same items alone |", "| --- | ---: | ---: |"]
     for k in turns:
-        alone = m.get(f"{k}_alone")
+        alone = m.get(f"{k}_alone", m[k] if k == "chat_turn_1" else None)  # a first turn is asked alone
         lines.append(f"| task, turn {k.rsplit('_', 1)[1]} | {m[k]:.2f} | {'' if alone is None else f'{alone:.2f}'} |")
     lines += [f"| follow-up ({k.removeprefix('chat_follow_up_')}) | {m[k]:.2f} | |"
               for k in sorted(m) if k.startswith("chat_follow_up_")]
