@@ -46,10 +46,6 @@ def _expected(turn: TaskItem, previous_answer: str | None) -> TaskItem:
     return turn if own is None else dataclasses.replace(turn, answer=own)
 
 
-def _scored(item: TaskItem, text: str) -> float:
-    return score(item, extract_answer(text))
-
-
 def dialogue_rows(model, tokenizer, dialogues: Sequence[Dialogue], max_new_tokens: int = 24, *,
                   progress: bool = True) -> list[dict]:
     """One row per turn: dialogue id, position, task, kind, prompt, expected answer, reply, score;
@@ -69,7 +65,7 @@ def dialogue_rows(model, tokenizer, dialogues: Sequence[Dialogue], max_new_token
             rows.append({"dialogue": d.id, "lang": d.lang, "position": pos, "task": turn.task,
                          "kind": turn.source.split(":", 1)[0] if turn.task == FOLLOW_UP else turn.task,
                          "prompt": turn.prompt, "answer": item.answer, "reply": text, "score": score(item, answer),
-                         "alone_reply": alone, "alone_score": None if alone is None else _scored(item, alone)})
+                         "alone_reply": alone, "alone_score": None if alone is None else score(item, extract_answer(alone))})
             history.append({"role": "assistant", "content": text})
             previous = answer
     return rows
