@@ -31,6 +31,11 @@ Recipes, as `name[:key=value,...]`:
            forja's params.yaml, lr 1e-3.
 Results: bench/results/recipe-<device>.json and a markdown table next to it.
 
+Vocabulary size at fixed seconds (`--vocab N`, or `recipe.vocab` in bench/params.yaml): every
+recipe of the run trains and is scored on the cleaned text cut by an N-token tokenizer trained
+here as the tokenizer stage trains its own (bench/.cache/vocab-N/, rebuilt each run in seconds).
+Bits per byte compare across vocabularies; losses per token do not.
+
 Recorded as DVC experiments: bench/ is its own DVC project (so the pipeline's `dvc repro`
 never runs it) with one stage, `recipe`, that runs this script with `--exp params.yaml`:
 the recipe named by bench/params.yaml's `recipe` section (forja's overrides, the peer, the
@@ -56,13 +61,16 @@ import torch.nn.functional as F
 import yaml
 
 from llm_core.config import ModelConfig, TrainConfig
+from llm_core.data.documents import read_shards, shard_paths
 from llm_core.data.loader import TokenWindows
+from llm_core.data.tokenize import concat_token_files, encode_shard, sample_texts
 from llm_core.data.tokens import TokenFile
 from llm_core.device import pick_precision
 from llm_core.evaluate.lm import evaluate_tokens
 from llm_core.model import Transformer
 from llm_core.params import load_section
 from llm_core.optim import build_optimizer, lr_at
+from llm_core.tokenizer import train_tokenizer
 from llm_core.train import train_step
 
 from . import common
@@ -250,8 +258,38 @@ def run(recipe: Recipe, train: TokenFile, val: TokenFile, seconds: float, device
 # ---------------------------------------------------------------- main
 
 
-def load_data(project: Path) -> tuple[TokenFile, TokenFile]:
-    folder = project / "data" / "tokenize"
+VOCAB_DIR = Path(__file__).resolve().parent / ".cache"  # git-ignored token files of a vocabulary variant
+
+
+def retokenize(project: Path, vocab: int) -> Path:
+    """The pipeline's cleaned text cut again by a tokenizer of `vocab` tokens, trained as the
+    tokenizer stage trains its own (same sample budget, split and coverage, params.yaml), into
+    bench/.cache/vocab-<N>/{train,val}.bin: what a vocabulary variant trains and is scored on.
+    Rebuilt each run (seconds), so it always matches the cleaned text of the workspace."""
+    raw = yaml.safe_load((project / "params.yaml").read_text(encoding="utf-8"))
+    tp, split = load_section("tokenizer", raw), load_section("split", raw)
+    shards = project / "data" / "clean" / "shards"
+    try:
+        total = json.loads((shards.parent / "summary.json").read_text())["chars_out"]
+    except (FileNotFoundError, KeyError, ValueError):
+        raise SystemExit(f"bench.recipe: --vocab retrains the tokenizer on {shards}: run `make run` "
+                         "(or `dvc repro clean`) first.") from None
+    start, out = time.perf_counter(), VOCAB_DIR / f"vocab-{vocab}"
+    out.mkdir(parents=True, exist_ok=True)
+    texts = sample_texts(read_shards(shards), split.seed, split.val_fraction, tp.sample_bytes,
+                         fraction=min(1.0, 1.1 * tp.sample_bytes / max(1, total)))
+    tok = train_tokenizer(texts, out / "tokenizer", vocab_size=vocab, character_coverage=tp.character_coverage)
+    parts = [encode_shard(s, tok, out, split.seed, split.val_fraction) for s in shard_paths(shards)]
+    for name in ("train", "val"):
+        concat_token_files([out / f"{s.stem}.{name}.bin" for s in shard_paths(shards)], out / f"{name}.bin",
+                           tok.vocab_size, tokenizer=str(tok.path))
+    print(f"vocabulary {vocab}: tokenizer and token files in {out} ({len(parts)} shards, "
+          f"{time.perf_counter() - start:.0f} s)", flush=True)
+    return out
+
+
+def load_data(project: Path, vocab: int = 0) -> tuple[TokenFile, TokenFile]:
+    folder = retokenize(project, vocab) if vocab else project / "data" / "tokenize"
     try:
         return TokenFile(folder / "train.bin"), TokenFile(folder / "val.bin")
     except (FileNotFoundError, ValueError) as err:
@@ -268,24 +306,29 @@ def base_configs(project: Path, vocab: int) -> tuple[ModelConfig, TrainConfig]:
 EXP_METRICS = Path(__file__).resolve().parent / "recipe_metrics.json"
 
 
-def exp_recipes(path: Path) -> tuple[list[str], float, int]:
-    """bench/params.yaml's `recipe` section -> (recipes, seconds, rounds); SystemExit naming a bad key."""
+def exp_recipes(path: Path) -> tuple[list[str], float, int, int]:
+    """bench/params.yaml's `recipe` section -> (recipes, seconds, rounds, vocab); SystemExit naming a bad key."""
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     sec = raw.get("recipe") if isinstance(raw, dict) else None
     if not isinstance(sec, dict):
         raise SystemExit(f"bench.recipe: {path}: expected a `recipe:` section with forja, peer, seconds, rounds")
-    unknown = sorted(set(sec) - {"forja", "peer", "seconds", "rounds"})
+    unknown = sorted(set(sec) - {"forja", "peer", "seconds", "rounds", "vocab"})
     if unknown:
         raise SystemExit(f"bench.recipe: {path}: recipe: unknown key(s) {', '.join(unknown)}; "
-                         "expected forja, peer, seconds, rounds")
+                         "expected forja, peer, seconds, rounds, vocab")
     forja, peer = str(sec.get("forja") or "").strip(), str(sec.get("peer") or "").strip()
     if peer and not peer.startswith("nanogpt"):
         raise SystemExit(f"bench.recipe: {path}: recipe.peer: expected nanogpt[:key=value,...] or empty, got {peer!r}")
     try:
-        seconds, rounds = float(sec.get("seconds", 240)), int(sec.get("rounds", 1))
+        seconds, rounds, vocab = float(sec.get("seconds", 240)), int(sec.get("rounds", 1)), int(sec.get("vocab") or 0)
     except (TypeError, ValueError):
-        raise SystemExit(f"bench.recipe: {path}: recipe.seconds and recipe.rounds must be numbers") from None
-    return [f"forja:{forja}" if forja else "forja"] + ([peer] if peer else []), seconds, rounds
+        raise SystemExit(f"bench.recipe: {path}: recipe.seconds, recipe.rounds and recipe.vocab must be numbers") from None
+    return [f"forja:{forja}" if forja else "forja"] + ([peer] if peer else []), seconds, rounds, vocab
+
+
+def _medians(rounds: list[dict]):
+    """key -> the median of that figure over one recipe's rounds."""
+    return lambda key: statistics.median(r[key] for r in rounds)
 
 
 def write_exp_metrics(results: list[dict], path: Path = EXP_METRICS) -> None:
@@ -294,7 +337,7 @@ def write_exp_metrics(results: list[dict], path: Path = EXP_METRICS) -> None:
     for role, kind in (("forja", "forja"), ("peer", "nanogpt")):
         rs = [r for r in results if r["kind"] == kind]
         if rs:
-            med = lambda k: statistics.median(r[k] for r in rs)  # noqa: E731
+            med = _medians(rs)
             out[role] = {"bits_per_byte": round(med("val_bits_per_byte"), 4), "val_loss": round(med("val_loss"), 4),
                          "steps": round(med("steps")), "tokens_M": round(med("tokens") / 1e6, 3),
                          "train_s": round(med("train_seconds"), 1), "params_M": round(rs[0]["parameters"] / 1e6, 3)}
@@ -310,6 +353,8 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--project", default=str(REPO))
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
+    p.add_argument("--vocab", type=int, default=0, help="train every recipe on the text cut by a tokenizer of this "
+                   "many tokens, trained here like the tokenizer stage's (0: the pipeline's token files)")
     p.add_argument("--quick", action="store_true", help="a smoke run: 20 s each, one round")
     p.add_argument("--no-save", action="store_true")
     p.add_argument("--tag", default="")
@@ -317,7 +362,7 @@ def main(argv: list[str] | None = None) -> dict:
                    "figures to bench/recipe_metrics.json (see above)")
     args = p.parse_args(argv)
     if args.exp:
-        args.recipes, args.seconds, args.rounds = exp_recipes(Path(args.exp))
+        args.recipes, args.seconds, args.rounds, args.vocab = exp_recipes(Path(args.exp))
         args.no_save = True
     if args.quick:
         args.seconds, args.rounds = 20.0, 1
@@ -325,7 +370,9 @@ def main(argv: list[str] | None = None) -> dict:
         torch.set_num_threads(args.threads)
     device = torch.device("cpu")
     amp = pick_precision(device, args.precision)
-    train, val = load_data(Path(args.project))
+    if args.vocab and not 256 < args.vocab <= 65536:
+        raise SystemExit(f"bench.recipe: --vocab / recipe.vocab: expected 0 or 257..65536 tokens, got {args.vocab}")
+    train, val = load_data(Path(args.project), args.vocab)
     base_model, base_train = base_configs(Path(args.project), train.vocab_size)
     try:
         recipes = [parse(s, base_model, base_train) for s in args.recipes]
@@ -364,7 +411,7 @@ def summary(results: list[dict]) -> list[list]:
     rows = []
     for label in dict.fromkeys(r["recipe"] for r in results):
         rs = [r for r in results if r["recipe"] == label]
-        med = lambda k: statistics.median(r[k] for r in rs)  # noqa: E731
+        med = _medians(rs)
         rows.append([label, round(rs[0]["parameters"] / 1e6, 2), round(med("steps")), round(med("tokens") / 1e6, 2),
                      round(med("tokens_per_parameter"), 2), round(med("tokens_per_s")), round(med("train_seconds")),
                      round(med("val_loss"), 4), round(med("val_bits_per_byte"), 4)])

@@ -204,7 +204,8 @@ def _multi_turn_section(m: dict, rows: list, cell) -> list[str]:
     turns = sorted(k for k in m if k.startswith("chat_turn_") and not k.endswith("_alone"))
     lines = ["", "## Multi-turn: does it keep the thread?", "",
              f"{m['chat_dialogues']} held-out dialogues of three tasks and a follow-up on the last answer, answered "
-             "greedily with the model's own earlier replies in the context. \"Alone\" asks the same items as the "
+             "greedily with the model's own earlier replies in the context. They come in threes that rotate the same "
+             "three items (a b c, b c a, c a b), so each turn asks the same questions. \"Alone\" asks each item as the "
              "first message of a new conversation, so the difference is what the earlier turns cost.", "",
              "| turn | in the conversation | same items alone |", "| --- | ---: | ---: |"]
     for k in turns:

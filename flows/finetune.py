@@ -70,7 +70,8 @@ def build_tasks(p: TaskParams, out: Path) -> dict:
     save_items(out / "tasks_heldout.jsonl", suite.heldout)
     try:
         train_d = build_dialogues(suite.train, p.dialogues, p.seed)
-        held_d = build_dialogues(suite.heldout, p.dialogues_heldout, p.seed, turns=(3,), follow_up_share=1.0)
+        held_d = build_dialogues(suite.heldout, p.dialogues_heldout, p.seed, turns=(3,), follow_up_share=1.0,
+                                 rotate=True)
     except ValueError as e:
         raise ValueError(f"{params_path()}: finetune.tasks.dialogues: {e}") from None
     save_dialogues(out / "dialogues_heldout.jsonl", held_d)

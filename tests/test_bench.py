@@ -47,3 +47,37 @@ def test_the_recipe_peer_trains_through_forjas_step_and_scores_like_forja():
                        ("nanogpt:hidden_dim=64", "unknown key"), ("forja:lr=fast", "not a number")):
         with pytest.raises(RecipeError, match=words):
             parse(bad, base_model, base_train)
+
+
+def test_a_vocabulary_variant_retokenizes_the_cleaned_text_with_its_own_tokenizer(tmp_path, monkeypatch):
+    """bench.recipe --vocab N trains an N-token tokenizer on the cleaned shards as the tokenizer
+    stage does and writes train/val token files of the same text (the same bytes, other cuts)."""
+    import json
+    import random
+    import shutil
+
+    import pytest
+
+    from bench import recipe
+    from llm_core.data.documents import Document, ShardWriter
+
+    rng = random.Random(0)
+    words = "hola mundo casa perro gato río hello world house dog cat river green verde".split()
+    docs = [Document(f"d{i}", "s", " ".join(rng.choice(words) for _ in range(60)) + ".", {"lang": "es"})
+            for i in range(300)]
+    shards = tmp_path / "data" / "clean" / "shards"
+    with ShardWriter(shards, max_docs=150) as w:
+        w.write_all(docs)
+    (shards.parent / "summary.json").write_text(json.dumps({"chars_out": sum(len(d.text) for d in docs)}))
+    shutil.copy(recipe.REPO / "params.yaml", tmp_path / "params.yaml")
+    monkeypatch.setattr(recipe, "VOCAB_DIR", tmp_path / "cache")
+    small, large = (recipe.load_data(tmp_path, v) for v in (300, 400))
+    assert (small[0].vocab_size, large[0].vocab_size) == (300, 400)
+    total = sum(len(d.text.encode()) for d in docs)
+    for train, val in (small, large):
+        assert train.n_bytes + val.n_bytes == total and len(val) > 0  # every document, in one split
+    assert len(small[0]) > len(large[0])  # a smaller vocabulary cuts the same text into more tokens
+    (tmp_path / "bare").mkdir()
+    shutil.copy(recipe.REPO / "params.yaml", tmp_path / "bare" / "params.yaml")
+    with pytest.raises(SystemExit, match="run `make run`"):  # no cleaned text yet: say what makes it
+        recipe.load_data(tmp_path / "bare", 300)

@@ -48,6 +48,22 @@ def test_dialogues_keep_one_language_distinct_tasks_and_their_split():
     assert dl.build_dialogues(train, 200, seed=1) == ds  # the same every run
 
 
+def test_rotated_dialogues_ask_every_item_at_every_turn():
+    from collections import Counter
+
+    held = _items("held", per=20)
+    ds = dl.build_dialogues(held, 2 * 3 * 7, seed=3, turns=(3,), follow_up_share=1.0, rotate=True)
+    for lang in ("es", "en"):
+        mine = [[t.id for t in d.turns if t.task != dl.FOLLOW_UP] for d in ds if d.lang == lang]
+        by_turn = [Counter(ids[k] for ids in mine) for k in range(3)]
+        assert by_turn[0] == by_turn[1] == by_turn[2]  # the same questions at turn 1, 2 and 3
+        assert set(by_turn[0].values()) == {1} and len(by_turn[0]) == 21  # each once per turn: 7 runs of 3
+        tasks = [[t.task for t in d.turns if t.task != dl.FOLLOW_UP] for d in ds if d.lang == lang]
+        assert all(len(set(ts)) == 3 for ts in tasks)  # still three different tasks in each
+    plain = dl.build_dialogues(held, 42, seed=3, turns=(3,), follow_up_share=1.0)
+    assert len({t.id for d in plain for t in d.turns if t.task != dl.FOLLOW_UP}) == 42 * 3  # no rotation: all new
+
+
 def test_follow_ups_answer_from_the_previous_answer():
     rng = dl.Rng(0)
     for _ in range(30):

@@ -25,7 +25,7 @@ class TaskParams:
     # the last answer (llm_core.tasks.dialogues); the held-out ones (three items, then a
     # follow-up) are made from held-out items only, for the evaluate stage
     dialogues: int = 6000
-    dialogues_heldout: int = 100
+    dialogues_heldout: int = 102
 
     LIMITS = {"n_heldout_per_task": "> 0", "dialogues": ">= 0", "dialogues_heldout": ">= 0"}
 

@@ -96,11 +96,28 @@ def follow_up(previous: str, lang: str, rng: Rng, kinds: Sequence[str] = tuple(F
     return make_item(FOLLOW_UP, lang, prompt, answer, source=f"{kind}:{previous}")
 
 
+def _draw_tasks(rng: Rng, tasks: list[str], turns: Sequence[int]) -> list[str]:
+    """k different tasks in the order drawn (k from `turns`, at most the tasks there are)."""
+    k = min(rng.choice(turns), len(tasks))
+    chosen: list[str] = []
+    while len(chosen) < k:
+        t = rng.choice(tasks)
+        if t not in chosen:
+            chosen.append(t)
+    return chosen
+
+
 def build_dialogues(items: Sequence[TaskItem], n: int, seed: int, *, turns: tuple[int, ...] = (2, 3),
-                    follow_up_share: float = 0.5) -> list[Dialogue]:
+                    follow_up_share: float = 0.5, rotate: bool = False) -> list[Dialogue]:
     """`n` dialogues, each of k task turns (k drawn from `turns`) of k different tasks in one
     language, the next item of each task taken in turn so that an item is used once while
-    there are unused ones; with probability `follow_up_share` a follow-up ends it."""
+    there are unused ones (with `rotate`, in k dialogues); with probability `follow_up_share` a
+    follow-up ends it.
+
+    With `rotate`, each language's dialogues come in runs of k that share their items, rotated
+    (a b c, b c a, c a b), so every item of a run is asked once at every turn: a turn-2 score
+    against a turn-1 score then compares the same questions, not whichever the draw happened to
+    put at each turn (what the held-out dialogues need to measure what a conversation costs)."""
     by_lang: dict[str, dict[str, list[TaskItem]]] = defaultdict(lambda: defaultdict(list))
     for it in items:
         by_lang[it.lang][it.task].append(it)
@@ -109,21 +126,19 @@ def build_dialogues(items: Sequence[TaskItem], n: int, seed: int, *, turns: tupl
         raise ValueError(f"dialogues of {min(turns)} tasks need items of at least {min(turns)} tasks in one language")
     rng = Rng(stable_hash(seed, "dialogues"))
     cursor: dict[tuple[str, str], int] = defaultdict(int)
+    run: dict[str, tuple[list[TaskItem], int]] = {}  # lang -> (the run's items, dialogues of it made)
     out = []
     for i in range(n):
         lang = langs[i % len(langs)]
-        tasks = sorted(by_lang[lang])
-        k = min(rng.choice(turns), len(tasks))
-        chosen = []
-        while len(chosen) < k:
-            t = rng.choice(tasks)
-            if t not in chosen:
-                chosen.append(t)
-        picked = []
-        for t in chosen:
-            pool = by_lang[lang][t]
-            picked.append(pool[cursor[lang, t] % len(pool)])
-            cursor[lang, t] += 1
+        base, made = run.get(lang, ([], 0))
+        if not rotate or made == len(base):
+            base, made = [], 0
+            for t in _draw_tasks(rng, sorted(by_lang[lang]), turns):
+                pool = by_lang[lang][t]
+                base.append(pool[cursor[lang, t] % len(pool)])
+                cursor[lang, t] += 1
+        run[lang] = (base, made + 1)
+        picked = base[made:] + base[:made]
         if rng.random() < follow_up_share and (f := follow_up(picked[-1].answer, lang, rng)) is not None:
             picked.append(f)
         out.append(Dialogue(f"dialogue-{lang}-{seed}-{i}", lang, tuple(picked)))
