@@ -61,9 +61,9 @@ import torch.nn.functional as F
 import yaml
 
 from llm_core.config import ModelConfig, TrainConfig
-from llm_core.data.documents import read_shards, shard_paths
+from llm_core.data.documents import shard_paths
 from llm_core.data.loader import TokenWindows
-from llm_core.data.tokenize import concat_token_files, encode_shard, sample_texts
+from llm_core.data.tokenize import concat_token_files, encode_shard, tokenizer_sample
 from llm_core.data.tokens import TokenFile
 from llm_core.device import pick_precision
 from llm_core.evaluate.lm import evaluate_tokens
@@ -270,20 +270,19 @@ def retokenize(project: Path, vocab: int) -> Path:
     tp, split = load_section("tokenizer", raw), load_section("split", raw)
     shards = project / "data" / "clean" / "shards"
     try:
-        total = json.loads((shards.parent / "summary.json").read_text())["chars_out"]
+        texts = tokenizer_sample(shards, split.seed, split.val_fraction, tp.sample_bytes)
     except (FileNotFoundError, KeyError, ValueError):
         raise SystemExit(f"bench.recipe: --vocab retrains the tokenizer on {shards}: run `make run` "
                          "(or `dvc repro clean`) first.") from None
-    start, out = time.perf_counter(), VOCAB_DIR / f"vocab-{vocab}"
+    start, out, paths = time.perf_counter(), VOCAB_DIR / f"vocab-{vocab}", shard_paths(shards)
     out.mkdir(parents=True, exist_ok=True)
-    texts = sample_texts(read_shards(shards), split.seed, split.val_fraction, tp.sample_bytes,
-                         fraction=min(1.0, 1.1 * tp.sample_bytes / max(1, total)))
     tok = train_tokenizer(texts, out / "tokenizer", vocab_size=vocab, character_coverage=tp.character_coverage)
-    parts = [encode_shard(s, tok, out, split.seed, split.val_fraction) for s in shard_paths(shards)]
+    for s in paths:
+        encode_shard(s, tok, out, split.seed, split.val_fraction)
     for name in ("train", "val"):
-        concat_token_files([out / f"{s.stem}.{name}.bin" for s in shard_paths(shards)], out / f"{name}.bin",
+        concat_token_files([out / f"{s.stem}.{name}.bin" for s in paths], out / f"{name}.bin",
                            tok.vocab_size, tokenizer=str(tok.path))
-    print(f"vocabulary {vocab}: tokenizer and token files in {out} ({len(parts)} shards, "
+    print(f"vocabulary {vocab}: tokenizer and token files in {out} ({len(paths)} shards, "
           f"{time.perf_counter() - start:.0f} s)", flush=True)
     return out
 

@@ -8,14 +8,13 @@ reports/tokenizer.md (sample tokenizations).
 """
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from pathlib import Path
 
 from prefect import flow, task
 
 from llm_core.data.documents import read_shards
-from llm_core.data.tokenize import sample_texts, split_of
+from llm_core.data.tokenize import split_of, tokenizer_sample
 from llm_core.tokenizer import Tokenizer, train_tokenizer
 
 from llm_core.atomic import atomic_dir
@@ -30,11 +29,7 @@ OUT = Path("data/tokenizer")
 
 @task(name="train-tokenizer")
 def train(p: TokenizerParams, split: SplitParams, out: Path) -> Path:
-    budget = p.sample_bytes
-    total = json.loads((SHARDS.parent / "summary.json").read_text())["chars_out"]
-    # A little over the budget's share, so the cap (not the hash) decides the size.
-    fraction = min(1.0, 1.1 * budget / max(1, total))
-    texts = sample_texts(read_shards(SHARDS), split.seed, split.val_fraction, budget, fraction=fraction)
+    texts = tokenizer_sample(SHARDS, split.seed, split.val_fraction, p.sample_bytes)
     tok = train_tokenizer(texts, out / "tokenizer", vocab_size=p.vocab_size, character_coverage=p.character_coverage)
     return Path(tok.path)
 

@@ -16,7 +16,7 @@ from typing import Any, Iterable, Iterator
 
 import numpy as np
 
-from .documents import Document, read_shard
+from .documents import Document, read_shard, read_shards
 from .tokens import TokenWriter, meta_path
 
 log = logging.getLogger("llm_core.data.tokenize")
@@ -44,6 +44,16 @@ def sample_texts(docs: Iterable[Document], seed: int, val_fraction: float, max_b
             break
         total += n
         yield d.text
+
+
+def tokenizer_sample(shards: Path, seed: int, val_fraction: float, max_bytes: int) -> Iterator[str]:
+    """What a tokenizer learns from: training-split texts of the cleaned `shards`, about
+    `max_bytes` of them spread over every source. The share taken is a little over the budget's
+    (the clean stage's summary.json next to the shards gives the total), so the cap, not the
+    hash, decides the size."""
+    total = json.loads((Path(shards).parent / "summary.json").read_text())["chars_out"]
+    fraction = min(1.0, 1.1 * max_bytes / max(1, total))
+    return sample_texts(read_shards(shards), seed, val_fraction, max_bytes, fraction=fraction)
 
 
 def encode_shard(shard: Path, tokenizer, out_dir: Path, seed: int, val_fraction: float,

@@ -52,16 +52,25 @@ def dialogue_rows(model, tokenizer, dialogues: Sequence[Dialogue], max_new_token
     a task turn after the first also its reply and score when asked alone (alone_reply,
     alone_score; None elsewhere)."""
     rows = []
+    # Greedy replies to a conversation's first message, by prompt: a rotated held-out set asks each
+    # item first in one dialogue and alone in two others, the same input each time, so once is enough.
+    first: dict[str, str] = {}
+
+    def reply_first(prompt: str) -> str:
+        if prompt not in first:
+            first[prompt] = _reply(model, tokenizer, [{"role": "user", "content": prompt}], max_new_tokens)
+        return first[prompt]
+
     for d in tqdm(dialogues, desc="dialogues", unit="dialogue", disable=not progress, dynamic_ncols=True):
         history: list[dict[str, str]] = []
         previous = None
         for pos, turn in enumerate(d.turns, 1):
+            text = reply_first(turn.prompt) if pos == 1 else \
+                _reply(model, tokenizer, history + [{"role": "user", "content": turn.prompt}], max_new_tokens)
             history.append({"role": "user", "content": turn.prompt})
-            text = _reply(model, tokenizer, history, max_new_tokens)
             answer = extract_answer(text)
             item = _expected(turn, previous)
-            alone = _reply(model, tokenizer, [history[-1]], max_new_tokens) \
-                if pos > 1 and turn.task != FOLLOW_UP else None
+            alone = reply_first(turn.prompt) if pos > 1 and turn.task != FOLLOW_UP else None
             rows.append({"dialogue": d.id, "lang": d.lang, "position": pos, "task": turn.task,
                          "kind": turn.source.split(":", 1)[0] if turn.task == FOLLOW_UP else turn.task,
                          "prompt": turn.prompt, "answer": item.answer, "reply": text, "score": score(item, answer),
