@@ -16,6 +16,7 @@ if __package__ in (None, ""):  # `streamlit run dashboard/app.py` runs this file
 
 from dashboard import outputs  # noqa: E402
 from dashboard.i18n import LANG_KEY, LANGS, lang, t  # noqa: E402
+from dashboard.learn import ICONS, LESSONS  # noqa: E402
 
 VIEWS = Path(__file__).resolve().parent / "views"
 PAGES = [("home", ":material/home:"), ("training", ":material/monitoring:"), ("data", ":material/database:"),
@@ -30,4 +31,6 @@ with st.sidebar:
 
 pages = [st.Page(VIEWS / f"{name}.py", title=t(f"nav_{name}"), icon=icon, default=name == "home")
          for name, icon in PAGES]
-st.navigation(pages).run()
+lessons = [st.Page(VIEWS / f"learn_{name}.py", title=f"{i}. {t(f'learn_{name}_title')}", icon=ICONS[name])
+           for i, name in enumerate(LESSONS, start=1)]
+st.navigation({"": pages, t("nav_learn"): lessons}).run()

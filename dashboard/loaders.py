@@ -182,3 +182,48 @@ def dvc_status() -> outputs.DvcStatus:
     """`dvc status`, at most every 30 s, and again as soon as dvc.lock or dvc.yaml change."""
     r = root()
     return _status(str(r), outputs.mtime(r / "dvc.lock"), outputs.mtime(r / "dvc.yaml"))
+
+
+CLEAN_SHARDS = "data/clean/shards"
+
+
+def token_languages(tokenizer) -> dict:
+    """{lang: Counter(token id -> count)} over a sample of the cleaned corpus (each source's
+    first 200,000 characters), for colouring words by language; {} before the clean stage."""
+    folder = root() / CLEAN_SHARDS
+    path = tokenizer.path
+    if path is None:
+        return {}
+    return _token_languages(str(folder), outputs.mtime(folder), str(path), outputs.mtime(path))
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _token_languages(folder: str, key: float, tokenizer_path: str, tokenizer_key: float) -> dict:
+    from llm_core import explain
+    from llm_core.data.documents import read_shards
+    from llm_core.tokenizer import Tokenizer
+
+    if not Path(folder).is_dir() or not any(Path(folder).glob("*.parquet")):
+        return {}
+    try:
+        docs = ((d.lang, d.source, d.text) for d in read_shards(folder) if d.lang)
+        return explain.token_languages(Tokenizer.load(tokenizer_path), docs)
+    except (OSError, ValueError) as err:  # a shard being rewritten by a run
+        log.warning("%s: cannot read the cleaned corpus: %s", folder, err)
+        return {}
+
+
+def experiments_shown():
+    """`dvc exp show --json` (dashboard.experiments.show), again only when an experiment or
+    the figures it shows change."""
+    from . import experiments
+
+    r = root()
+    return _experiments_shown(str(r), experiments.cache_key(r))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _experiments_shown(path: str, key: tuple):
+    from . import experiments
+
+    return experiments.show(Path(path))

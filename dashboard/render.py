@@ -29,3 +29,28 @@ def coloured_tokens(tokens: Sequence[dict], prob_text: Callable[[float], str],
                      f'padding:1px 0;margin:0 1px;">{text}</span>')
     return ('<div style="font-family:ui-monospace,monospace;font-size:0.95rem;line-height:1.9;'
             'white-space:pre-wrap;">' + "".join(spans) + "</div>")
+
+
+# Pale, distinct backgrounds for neighbouring tokens (black text stays readable on each).
+PALETTE = ("#fde2e4", "#dbeafe", "#dcfce7", "#fef3c7", "#ede9fe", "#cffafe")
+
+
+def token_chips(chips: Sequence[dict]) -> str:
+    """One <span> per token (dict with 'text', 'tip' and optionally 'kind': "byte" or
+    "special", and 'faded'), neighbours in different colours so a reader sees where each
+    token starts; a raw byte has a dashed border, a special token is dark; a faded one is grey."""
+    spans = []
+    for i, chip in enumerate(chips):
+        kind = chip.get("kind")
+        style = f"background:{PALETTE[i % len(PALETTE)]};color:#111;"
+        if kind == "special":
+            style = "background:#334155;color:#f8fafc;"
+        if chip.get("faded"):
+            style += "opacity:0.45;"
+        border = "1px dashed #b45309" if kind == "byte" else "1px solid rgba(0,0,0,0.12)"
+        text = escape(chip["text"]) or "·"
+        tip = escape(chip.get("tip", "")).replace("⏎<br>", "&#10;")
+        spans.append(f'<span title="{tip}" style="{style}border:{border};border-radius:4px;padding:2px 3px;'
+                     f'margin:2px 1px;display:inline-block;">{text}</span>')
+    return ('<div style="font-family:ui-monospace,monospace;font-size:1rem;line-height:2.1;white-space:pre-wrap;">'
+            + "".join(spans) + "</div>")

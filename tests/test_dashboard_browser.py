@@ -231,3 +231,58 @@ def test_chat_two_messages(page):
     # The meter moves up from the empty conversation, and never past the window (the second
     # turn may already drop the first: half the window is kept for the reply).
     assert u0 < u1 <= WINDOW and u0 < u2 <= WINDOW, f"the context meter did not move: {used}"
+
+
+LESSONS = ("tokens", "embeddings", "parameters", "attention", "softmax")
+LESSON_CHARTS = {"tokens": 0, "embeddings": 2, "parameters": 2, "attention": 3, "softmax": 1}
+
+
+def lesson_reading(page) -> str:
+    """The sentence under the softmax chart that names the top token and its probability."""
+    return page.locator('[data-testid="stMarkdownContainer"]').filter(has_text="%").filter(
+        has_text=re.compile(r"(temperature|temperatura) \d")).first.inner_text()
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_learn_path_walks_every_lesson(page, lang):
+    """Aprende from the first lesson to the last by its own "next" links, in each language: every
+    lesson has its title and charts; the attention map and a token's row are drawn; moving the
+    temperature slider changes the probabilities. A screenshot per lesson and language."""
+    open_page(page, "learn_tokens")
+    if lang == "es":
+        page.locator(browser.key_css("lang")).get_by_text("Español", exact=True).click()
+    expect(page.locator("h1").first).to_have_text(TABLE["learn_tokens_title"][lang])
+    for n, name in enumerate(LESSONS):
+        expect(page.locator("h1").first).to_have_text(TABLE[f"learn_{name}_title"][lang])
+        browser.wait_idle(page, PAGE_MS)
+        no_exception(page)
+        charts = LESSON_CHARTS[name]
+        if charts:
+            expect(page.locator(f"{CHART} >> visible=true").nth(charts - 1)).to_be_visible()
+            expect(page.locator(f"{CHART} canvas, {CHART} svg").first).to_be_visible()
+        if name == "tokens":
+            expect(page.locator('span[title^="id "]').first).to_be_visible()  # the coloured pieces
+        if name == "attention":
+            box = page.locator(browser.key_css("learn_att_token")).get_by_role("combobox")
+            box.focus()
+            box.press("ArrowDown")  # opens the list (a click only focuses it)
+            page.get_by_role("option").filter(has_text=re.compile(r"^2·")).click()  # sees itself and two before
+            expect(page.get_by_text(re.compile(r"^[«“]2·"))).to_be_visible()
+            browser.wait_idle(page, PAGE_MS)
+            no_exception(page)
+        if name == "softmax":
+            before = lesson_reading(page)
+            slider = page.locator(browser.key_css("learn_sm_temperature")).locator("input[type=range]")
+            slider.focus()
+            for _ in range(20):
+                slider.press("ArrowRight")  # 1.0 -> 3.0
+            browser.wait_idle(page, PAGE_MS)
+            expect(page.locator(browser.key_css("learn_sm_temperature"))).to_contain_text(re.compile(r"3[.,]0"))
+            after = lesson_reading(page)
+            assert after != before, f"the temperature moved but the probabilities did not: {after!r}"
+            no_exception(page)
+        browser.save_screenshot(page, page.shots, f"learn-{n + 1}-{name}-{lang}")
+        if n + 1 < len(LESSONS):
+            nxt = TABLE[f"learn_{LESSONS[n + 1]}_title"][lang]
+            page.locator('[data-testid="stPageLink"]').filter(has_text=nxt).click()
+    expect(page.locator('[data-testid="stPageLink"]').filter(has_text=TABLE["learn_again"][lang])).to_be_visible()

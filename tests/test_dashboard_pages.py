@@ -14,7 +14,8 @@ from dashboard.i18n import LANGS, TABLE
 from dashboard_project import REPO, make_project, tiny_checkpoint, tiny_tokenizer
 
 APP = str(REPO / "dashboard" / "app.py")
-PAGES = ("home", "training", "data", "playground", "chat")
+PAGES = ("home", "training", "data", "playground", "chat", "learn_tokens", "learn_embeddings", "learn_parameters",
+         "learn_attention", "learn_softmax")
 TEXT_ELEMENTS = ("title", "header", "subheader", "markdown", "caption", "text", "info", "warning", "error",
                  "success", "code", "exception")
 

@@ -133,11 +133,6 @@ for tab, stage in zip(st.tabs([t("tr_tab_pretrain"), t("tr_tab_finetune")]), out
 # --------------------------------------------------------------------------- DVC experiments
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def exp_show(path: str, key: tuple) -> experiments.Shown:
-    return experiments.show(Path(path))
-
-
 @st.cache_data(show_spinner=False, max_entries=64)
 def exp_curve(path: str, rev: str, key: float) -> list[dict]:
     return datastats.numeric_rows(experiments.curve(Path(path), rev))
@@ -188,7 +183,7 @@ def overlay_chart(picked: list[experiments.Experiment]) -> alt.LayerChart | None
 st.subheader(t("tr_exp_title"))
 st.write(t("tr_exp_intro"))
 with st.spinner(t("tr_exp_asking")):
-    shown = exp_show(str(root), experiments.cache_key(root))
+    shown = loaders.experiments_shown()
 if shown.problem:
     st.info(t(f"tr_exp_{shown.problem}", detail=shown.detail or "–"), icon=":material/science:")
 else:

@@ -1,0 +1,69 @@
+"""The "Aprende / Learn" path: its lessons in order, the model chosen once for all of them,
+and what every lesson page starts and ends with (title, place in the path, next lesson).
+
+A lesson is `dashboard/views/learn_<name>.py` with its strings in
+`dashboard/strings/learn_<name>.py` (keys `learn_<name>_title`, `learn_<name>_intro`).
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from . import loaders, ui
+from .i18n import TABLE, lang, t
+
+LESSONS = ("tokens", "embeddings", "parameters", "attention", "softmax")
+ICONS = {"tokens": ":material/text_fields:", "embeddings": ":material/scatter_plot:",
+         "parameters": ":material/tune:", "attention": ":material/visibility:",
+         "softmax": ":material/bar_chart:"}
+_KEEP = "learn_model_kept"  # the path's choice, in a plain key that outlives every page
+
+
+def picker_key(name: str) -> str:
+    """Each lesson, in each language, has its own picker widget, started from the path's
+    choice: a widget shared by several pages comes back at its first option after a page
+    switch, and one kept across a language switch keeps showing the old language's label
+    (Streamlit 1.67)."""
+    return f"learn_model_{name}_{lang()}"
+
+
+def page(name: str) -> str:
+    return f"views/learn_{name}.py"
+
+
+def start(name: str) -> loaders.Loaded | None:
+    """Draw a lesson's title, place in the path and explanation; then the path's model
+    picker (in the sidebar, the same choice on every lesson). None when there is no model:
+    the page explains what is missing and still offers the next lesson."""
+    n = LESSONS.index(name) + 1
+    st.caption(t("learn_progress", n=n, total=len(LESSONS)))
+    st.title(t(f"learn_{name}_title"))
+    st.markdown(t(f"learn_{name}_intro"))
+    key = picker_key(name)
+    if key not in st.session_state and _KEEP in st.session_state:
+        st.session_state[key] = st.session_state[_KEEP]
+    with st.sidebar:
+        st.caption(t("learn_model_note"))
+        loaded = ui.model_picker(key, prefer="base")
+    if key in st.session_state:
+        st.session_state[_KEEP] = st.session_state[key]
+    return loaded
+
+
+def default_text(key: str, string_key: str) -> None:
+    """Start the text widget `key` at this language's example (the string `string_key`), and
+    swap an untouched example for the new language's when the reader switches: what the
+    reader typed is kept as it is."""
+    examples = TABLE[string_key]
+    if st.session_state.get(key) in (None, *examples.values()):
+        st.session_state[key] = examples[lang()]
+
+
+def finish(name: str) -> None:
+    """The link to the next lesson (or back to the first at the end of the path)."""
+    i = LESSONS.index(name)
+    st.divider()
+    if i + 1 < len(LESSONS):
+        nxt = LESSONS[i + 1]
+        st.page_link(page(nxt), label=t("learn_next", title=t(f"learn_{nxt}_title")), icon=":material/arrow_forward:")
+    else:
+        st.page_link(page(LESSONS[0]), label=t("learn_again"), icon=":material/replay:")
