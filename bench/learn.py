@@ -10,7 +10,8 @@ dashboard.loaders.threads() sets it; --threads to change):
   after one untimed call: the tokens of a sentence, the PCA map of 500 whole-word embeddings,
   a word's 10 nearest neighbours, the attention maps of a 64-token sentence, the next-token
   distribution and its top 15, the softmax lesson's five 12-token draws plus its 24-token
-  greedy line, and (once, cold) the token-language counts over the cleaned corpus that colour
+  greedy line, the context lesson's curve (24 window sizes), the few-shot lesson's six prompts
+  (greedy answer and probability of the right one each), and (once, cold) the token-language counts over the cleaned corpus that colour
   the map (the page caches them).
 * pages: each lesson run as Streamlit runs it (streamlit.testing AppTest, the whole script
   with its charts built), first visit and then a rerun after moving its main widget (the
@@ -48,7 +49,9 @@ PROMPT = "Había una vez un"
 # (lesson, widget key, new value): the widget each page rerun moves
 MOVES = (("tokens", "learn_tokens_text", "Los perros ladran a la luna cuando nadie los mira."),
          ("embeddings", "learn_emb_n", 500), ("parameters", None, None),
-         ("attention", "learn_att_layer", 2), ("softmax", "learn_sm_temperature", 2.0))
+         ("attention", "learn_att_layer", 2), ("softmax", "learn_sm_temperature", 2.0),
+         ("context", "learn_ctx_word", "gata"), ("fewshot", "learn_fs_k", 5),
+         ("stages", "learn_st_prompt", "Hola, ¿cómo estás?"), ("limits", "learn_lim_text", "Llama al 600 111 222."))
 
 
 def timed(fn, repeats: int) -> tuple[float, object]:
@@ -70,6 +73,21 @@ def widgets(project: Path, repeats: int) -> list[dict]:
     prompt = tok.encode(PROMPT, bos=True)
     stops = [tok.eos_id, tok.end_of_turn_id]
 
+    long_ids = tok.encode(SENTENCE * 4, bos=True)[-model.cfg.max_seq_len:]
+    target = tok.encode(" gato")[0]
+
+    def fewshot():
+        from llm_core.evaluate.accuracy import base_answer
+        from llm_core.tasks.items import make_item
+        from llm_core.tasks.prompts import few_shot_prompt
+
+        shots = [make_item("repeat", "es", f"Repite: {w}", w, "bench") for w in ("el perro", "la casa", "un sol",
+                                                                                  "mi libro", "tu mesa")]
+        item = make_item("repeat", "es", "Repite: el gato negro", "el gato negro", "bench")
+        for k in range(6):
+            base_answer(model, tok, item, shots[:k])
+            explain.answer_probability(model, tok, few_shot_prompt(shots[:k], item), item.answer)
+
     def draws():
         for n in range(5):
             generate(model, prompt, SampleConfig(max_new_tokens=12, temperature=1.0, seed=n, top_candidates=0), stops)
@@ -81,7 +99,11 @@ def widgets(project: Path, repeats: int) -> list[dict]:
              ("attention, 64 tokens", lambda: explain.attention(model, ids64), f"{len(ids64)} tokens, all layers"),
              ("next-token distribution + top 15", lambda: explain.next_token(model, prompt, 0.7, 40, 0.9).top(15),
               "T 0.7, top-k 40, top-p 0.9"),
-             ("5 draws of 12 tokens + greedy 24", draws, "the softmax lesson's samples")]
+             ("5 draws of 12 tokens + greedy 24", draws, "the softmax lesson's samples"),
+             ("context curve, 24 window sizes", lambda: explain.context_curve(
+                 model, long_ids, target, sorted({max(1, round(len(long_ids) * (k + 1) / 24)) for k in range(24)})),
+              f"{len(long_ids)} tokens"),
+             ("few-shot: 6 prompts, answer + probability", fewshot, "k = 0..5, 'repeat'")]
     rows = [{"widget": name, "what": what, "seconds": timed(fn, repeats)[0]} for name, fn, what in cases]
     shards = project / "data" / "clean" / "shards"
     if shards.is_dir():

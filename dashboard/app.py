@@ -33,4 +33,4 @@ pages = [st.Page(VIEWS / f"{name}.py", title=t(f"nav_{name}"), icon=icon, defaul
          for name, icon in PAGES]
 lessons = [st.Page(VIEWS / f"learn_{name}.py", title=f"{i}. {t(f'learn_{name}_title')}", icon=ICONS[name])
            for i, name in enumerate(LESSONS, start=1)]
-st.navigation({"": pages, t("nav_learn"): lessons}).run()
+st.navigation({"": pages, t("nav_learn"): lessons}, expanded=True).run()  # every lesson listed

@@ -9,12 +9,14 @@ from __future__ import annotations
 import streamlit as st
 
 from . import loaders, ui
-from .i18n import TABLE, lang, t
+from .i18n import TABLE, lang, num, pct, t
 
-LESSONS = ("tokens", "embeddings", "parameters", "attention", "softmax")
+LESSONS = ("tokens", "embeddings", "parameters", "attention", "softmax", "context", "fewshot", "stages",
+           "limits")
 ICONS = {"tokens": ":material/text_fields:", "embeddings": ":material/scatter_plot:",
          "parameters": ":material/tune:", "attention": ":material/visibility:",
-         "softmax": ":material/bar_chart:"}
+         "softmax": ":material/bar_chart:", "context": ":material/straighten:",
+         "fewshot": ":material/school:", "stages": ":material/stairs:", "limits": ":material/warning:"}
 _KEEP = "learn_model_kept"  # the path's choice, in a plain key that outlives every page
 
 
@@ -56,6 +58,15 @@ def default_text(key: str, string_key: str) -> None:
     examples = TABLE[string_key]
     if st.session_state.get(key) in (None, *examples.values()):
         st.session_state[key] = examples[lang()]
+
+
+def chance(p: float) -> str:
+    """A probability as a reader takes it in: "12.5%", or "1 in 3,400" once it is under 1%."""
+    if p >= 0.01 or p <= 0:
+        return pct(p, 1)
+    n = 1 / p
+    digits = max(0, len(str(int(n))) - 2)  # two significant figures: 1 in 3,400, not 1 in 3,417
+    return t("learn_one_in", n=num(round(n, -digits)))
 
 
 def finish(name: str) -> None:

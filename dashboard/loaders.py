@@ -227,3 +227,68 @@ def _experiments_shown(path: str, key: tuple):
     from . import experiments
 
     return experiments.show(Path(path))
+
+
+TASKS_HELDOUT = "data/finetune/tasks_heldout.jsonl"
+TASKS_TRAIN = "data/finetune/tasks_train.jsonl"
+
+
+def task_items(relative: str, task: str, lang: str, limit: int = 0) -> list:
+    """The task items of one task and language in a task file the finetune stage wrote
+    (llm_core.tasks.items), the first `limit` of them (0: all); [] when the file is missing
+    or being rewritten."""
+    path = root() / relative
+    items = _task_index(str(path), outputs.mtime(path)).get((task, lang), [])
+    return items[:limit] if limit else items
+
+
+def task_names(relative: str, lang: str) -> set[str]:
+    """The tasks that have items in `lang` in a task file of the finetune stage."""
+    path = root() / relative
+    return {task for task, item_lang in _task_index(str(path), outputs.mtime(path)) if item_lang == lang}
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _task_index(path: str, key: float) -> dict:
+    """{(task, lang): [items]} of a whole task file, read once per version of the file."""
+    from llm_core.tasks.items import load_items
+
+    if not Path(path).is_file():
+        return {}
+    try:
+        items = load_items(path)
+    except (OSError, ValueError) as err:
+        log.warning("%s: cannot read the task items: %s", path, err)
+        return {}
+    index: dict = {}
+    for it in items:
+        index.setdefault((it.task, it.lang), []).append(it)
+    return index
+
+
+PREDICTIONS = "data/evaluate/predictions.jsonl"
+
+
+def predictions(model: str, lang: str) -> list[dict]:
+    """The evaluate stage's held-out answers of one model column ("chat_0shot", "base_1shot",
+    ...) in one language: {id, task, lang, prompt, answer, prediction, score} each; [] when
+    the file is missing or being rewritten."""
+    path = root() / PREDICTIONS
+    return [r for r in _predictions(str(path), outputs.mtime(path)) if r.get("model") == model
+            and r.get("lang") == lang]
+
+
+@st.cache_data(show_spinner=False, max_entries=2)
+def _predictions(path: str, key: float) -> list[dict]:
+    import json
+
+    if not Path(path).is_file():
+        return []
+    try:
+        with open(path, encoding="utf-8") as f:
+            rows = [json.loads(line) for line in f if line.strip()]
+    except (OSError, ValueError) as err:
+        log.warning("%s: cannot read the predictions: %s", path, err)
+        return []
+    keys = ("task", "prompt", "answer", "prediction", "score")
+    return [r for r in rows if isinstance(r, dict) and all(k in r for k in keys)]

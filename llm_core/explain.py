@@ -8,6 +8,9 @@ Every number comes from the model itself; the formulas are the textbook ones:
     embedding map (PCA):          X - mean(X) = U S V^T,   coords = (X - mean(X)) V[:, :2],
                                   explained share of axis k = S_k^2 / sum_j S_j^2
     nearest neighbours:           cos(a, b) = a . b / (|a| |b|) over the embedding rows
+    context curve:                p(token | the last n tokens) for several n: what the
+                                  model predicts with and without a text's beginning
+    answer probability:           prod_i p(answer token i | prompt, answer tokens < i)
     attention:                    softmax(q k^T / sqrt(d_head)) with the causal mask
                                   (Transformer.attention_maps: rows sum to 1, zero above
                                   the diagonal)
@@ -16,6 +19,7 @@ Nothing here trains or samples; it reads the model in eval mode with gradients o
 """
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -27,8 +31,9 @@ from .chat import CONTENT_PREFIX, encode_chat
 from .sample import filter_logits
 from .tokenizer import Tokenizer
 
-__all__ = ["ExplainError", "Token", "tokens", "chat_tokens", "parameter_groups", "word_tokens", "word_vector", "pca_2d",
-           "embedding_map", "nearest", "token_languages", "word_language", "Distribution", "next_token", "attention"]
+__all__ = ["ExplainError", "Token", "tokens", "chat_tokens", "parameter_groups", "word_tokens", "word_vector",
+           "pca_2d", "embedding_map", "nearest", "token_languages", "word_language", "Distribution", "next_token",
+           "context_curve", "answer_probability", "reply_probability", "attention"]
 
 _WORD_PIECE = re.compile(r"^\u2581[^\W\d_]{2,}$")  # "▁casa": a whole word with its leading space
 _LETTER_PIECE = re.compile(r"[^\W\d_]")  # any piece with a letter in it ("▁ca", "sa")
@@ -219,6 +224,61 @@ def next_token(model, ids: Sequence[int], temperature: float = 1.0, top_k: int =
     scaled = logits / temperature
     filtered = filter_logits(scaled, top_k=top_k, top_p=top_p)
     return Distribution(logits, scaled.softmax(-1), torch.isfinite(filtered), filtered.softmax(-1), temperature)
+
+
+@torch.no_grad()
+def context_curve(model, ids: Sequence[int], token_id: int, sizes: Sequence[int]) -> list[tuple[int, float]]:
+    """How likely `token_id` is to come next when the model sees only the last n tokens of
+    `ids`, for each n in `sizes` (each n at most the window and at most len(ids)): what the
+    model can predict with and without the beginning of a text. Temperature 1, no cut."""
+    if not ids:
+        raise ExplainError("the text has no tokens")
+    if not 0 <= token_id < model.cfg.vocab_size:
+        raise ExplainError(f"token {token_id} is not in the vocabulary of {model.cfg.vocab_size}")
+    out = []
+    for n in sizes:
+        if not 1 <= n <= min(len(ids), model.cfg.max_seq_len):
+            raise ExplainError(f"{n} tokens: expected 1 to {min(len(ids), model.cfg.max_seq_len)}")
+        logits = model(torch.tensor([list(ids)[-n:]]))[0][0, -1].float()
+        out.append((n, float(logits.softmax(-1)[token_id])))
+    return out
+
+
+def answer_probability(model, tok: Tokenizer, prompt: str, answer: str) -> float:
+    """The probability that the base model continues the plain text `prompt` with " " +
+    `answer`: the product of its tokens' probabilities, each given everything before it."""
+    prompt_ids = tok.encode(prompt, bos=True)
+    full = tok.encode(prompt + CONTENT_PREFIX + answer, bos=True)
+    if full[:len(prompt_ids)] != prompt_ids:  # the tokenizer merged across the seam: score the answer alone
+        full = prompt_ids + tok.encode(CONTENT_PREFIX + answer)
+    return _continuation_probability(model, full, len(full) - len(prompt_ids))
+
+
+def reply_probability(model, tok: Tokenizer, prompt: str, reply: str, with_end: bool = True) -> float:
+    """The probability that the chat model answers the user message `prompt` with `reply`
+    through the chat template (llm_core.chat): its tokens and, with_end, the end of turn
+    after them (without: the reply may go on)."""
+    ask = encode_chat(tok, [{"role": "user", "content": prompt}], add_generation_prompt=True).ids
+    full = encode_chat(tok, [{"role": "user", "content": prompt}, {"role": "assistant", "content": reply}]).ids
+    if not with_end:
+        full = full[:-1]
+    if full[:len(ask)] != ask:
+        raise ExplainError("the reply does not follow the prompt's tokens in the chat template")
+    return _continuation_probability(model, full, len(full) - len(ask))
+
+
+@torch.no_grad()
+def _continuation_probability(model, ids: list[int], n: int) -> float:
+    """prod of p(ids[i] | ids[:i]) over the last n ids (the rest cut from the left to fit)."""
+    if n < 1:
+        raise ExplainError("the answer gives no tokens")
+    if n >= model.cfg.max_seq_len:
+        raise ExplainError(f"the answer is {n} tokens: it does not fit the window of {model.cfg.max_seq_len}")
+    ids = ids[-model.cfg.max_seq_len:]
+    logp = model(torch.tensor([ids[:-1]]))[0][0].float().log_softmax(-1)
+    targets = torch.tensor(ids[1:])
+    # summed in float64: a long answer's probability underflows float32 long before it is 0
+    return math.exp(float(logp[torch.arange(len(targets)), targets][-n:].double().sum()))
 
 
 def attention(model, ids: Sequence[int]) -> list[torch.Tensor]:

@@ -127,6 +127,29 @@ def write_summaries(root: Path) -> None:
                      "examples": ex}}})
 
 
+def write_tasks(root: Path) -> None:
+    """The finetune stage's task files: a few held-out and training items of two tasks."""
+    from llm_core.tasks.items import make_item, save_items
+
+    words = ["perro", "gato", "casa", "pan", "sol", "luna", "mesa", "libro"]
+    train, heldout = [], []
+    for n, (a, b) in enumerate(zip(words, words[1:] + words[:1])):
+        for lang, ask in (("es", "Repite: {}"), ("en", "Repeat: {}")):
+            (heldout if n < 3 else train).append(make_item("repeat", lang, ask.format(f"{a} {b}"), f"{a} {b}", "test"))
+            prompt = ("¿Qué palabra es más larga: {} o {}?" if lang == "es" else "Which word is longer: {} or {}?")
+            longer = a if len(a) >= len(b) else b
+            (heldout if n < 3 else train).append(make_item("which_is_longer", lang, prompt.format(a, b), longer, "test"))
+    save_items(root / "data" / "finetune" / "tasks_heldout.jsonl", heldout)
+    save_items(root / "data" / "finetune" / "tasks_train.jsonl", train)
+    # the evaluate stage's answers: the chat model right on the first item of each, wrong on the rest
+    rows = [{"id": it.id, "task": it.task, "lang": it.lang, "prompt": it.prompt, "answer": it.answer,
+             "prediction": it.answer if n < 2 else "gato", "score": 1.0 if n < 2 else 0.0, "model": "chat_0shot"}
+            for n, it in enumerate(heldout)]
+    out = root / "data" / "evaluate" / "predictions.jsonl"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+
+
 def make_project(root: Path, models: bool = True, **size) -> Path:
     """Write a finished tiny run under `root` (dvc.yaml copied from the repo, no .dvc folder:
     DVC cannot tell states, as when a run holds its lock)."""
@@ -137,6 +160,7 @@ def make_project(root: Path, models: bool = True, **size) -> Path:
     write_metrics(root)
     write_plots_and_runs(root)
     write_summaries(root)
+    write_tasks(root)
     if models:
         tok = tiny_tokenizer(root)
         tiny_checkpoint(root / "models" / "base", tok, "pretrain", seed=0, **size)  # size: context, dim, n_layers

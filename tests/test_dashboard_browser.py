@@ -166,10 +166,11 @@ def test_playground_streams_and_stops(page):
     browser.save_screenshot(page, page.shots, "playground")
 
     # Stop, pressed while tokens arrive: the text ends there, says so, and stops growing.
-    # (A very fast machine could finish first: then it is tried again with another seed.)
+    # (A generation can end first: a random model draws its end-of-text token about once in 320,
+    # and a busy CPU delays the click; then it is tried again with another seed.)
     most = int(slider.input_value())
     seeds = page.locator(browser.key_css("pg_seed")).locator("input[type=number]")
-    for attempt in range(5):
+    for attempt in range(10):
         seeds.fill(str(attempt + 1))
         seeds.press("Enter")
         browser.wait_idle(page, PAGE_MS)
@@ -180,7 +181,7 @@ def test_playground_streams_and_stops(page):
         end, made = playground_end(page)
         if end == "pg_end_stopped":
             break
-    assert end == "pg_end_stopped", f"five generations ended before Stop was pressed ({end})"
+    assert end == "pg_end_stopped", f"ten generations ended before Stop was pressed ({end})"
     assert made < most, f"stopped, yet all {most} tokens were made"
     stopped = page.locator(output).inner_text()
     page.wait_for_timeout(1000)
@@ -233,8 +234,9 @@ def test_chat_two_messages(page):
     assert u0 < u1 <= WINDOW and u0 < u2 <= WINDOW, f"the context meter did not move: {used}"
 
 
-LESSONS = ("tokens", "embeddings", "parameters", "attention", "softmax")
-LESSON_CHARTS = {"tokens": 0, "embeddings": 2, "parameters": 2, "attention": 3, "softmax": 1}
+LESSONS = ("tokens", "embeddings", "parameters", "attention", "softmax", "context", "fewshot", "stages", "limits")
+LESSON_CHARTS = {"tokens": 0, "embeddings": 2, "parameters": 2, "attention": 3, "softmax": 1, "context": 1,
+                 "fewshot": 1, "stages": 3, "limits": 1}
 
 
 def lesson_reading(page) -> str:

@@ -118,3 +118,59 @@ def test_switching_language_keeps_the_model_and_swaps_only_untouched_examples(ba
     assert at.selectbox(key="learn_model_tokens_en").value == "chat"
     assert at.text_area(key="learn_tokens_text").value == TABLE["learn_tokens_default"]["en"]  # the example
     assert at.text_input(key="learn_tokens_chat").value == "¿Qué hora es?"  # what the reader typed
+
+
+def test_context_greys_what_falls_out_of_the_window_and_draws_the_curve(base):
+    model, tok = base  # a 64-token window: the default story is several times longer
+    at = lesson("context")
+    ids = tok.encode(TABLE["learn_context_default"]["en"], bos=True)
+    lost = len(ids) - model.cfg.max_seq_len
+    assert lost > 0
+    assert f"The text has **{len(ids)}** tokens; the window, {model.cfg.max_seq_len}." in said(at)
+    assert f"not the first {lost} (in grey)" in said(at)
+    faded = at.get("html")[0].value.count("opacity:0.45")
+    assert faded == lost
+    target = tok.encode(" Mora")[0]
+    full = explain.context_curve(model, ids, target, [model.cfg.max_seq_len])[0][1]
+    assert f"gives “Mora” {100 * full:.2f}%" in said(at)
+    assert "only appears before the window" in said(at)  # "Mora" is at the start, out of view
+
+
+def test_fewshot_asks_with_each_number_of_examples(base, project):
+    model, tok = base
+    at = lesson("fewshot")
+    assert at.selectbox(key="learn_fs_task").value == "repeat"  # the first task the project has
+    table = at.dataframe[0].value
+    assert list(table["examples"]) == [0, 1, 2, 3, 4, 5]
+    prompt = at.text[0].value
+    assert prompt.startswith("Q: ") and prompt.endswith("\nA:") and prompt.count("Q: ") == 4  # 3 shots + the question
+    from llm_core.tasks.items import load_items
+
+    item = next(it for it in load_items(project / "data/finetune/tasks_heldout.jsonl")
+                if it.task == "repeat" and it.lang == "en")
+    p = explain.answer_probability(model, tok, prompt, item.answer)
+    if p >= 0.01:
+        assert table["probability"][3] == f"{100 * p:.1f}%"
+    else:  # "1 in 3,400": two significant figures
+        n = 1 / p
+        assert table["probability"][3] == f"1 in {round(n, -max(0, len(str(int(n))) - 2)):,.0f}"
+    assert "The chat model was trained on tasks like this one" in said(at)
+
+
+def test_stages_shows_both_models_and_the_trained_part(base):
+    at = lesson("stages", "es")
+    assert not at.exception
+    assert len(at.text) == 2  # the base continuation and the chat reply
+    assert at.text[0].value.startswith(TABLE["learn_stages_default"]["es"])
+    chips = "".join(h.value for h in at.get("html"))
+    assert "&lt;|assistant|&gt;" in chips and "opacity:0.45" in chips  # template tokens, prompt greyed
+
+
+def test_limits_lists_wrong_answers_by_confidence_and_masks_pii(base):
+    at = lesson("limits")
+    table = at.dataframe[0].value
+    assert len(table) == 6 and set(table["the model said"]) == {"gato"}  # the 6 English items, all wrong
+    assert "Of 6 test questions in English it got 6 wrong" in said(at)
+    probs = [float(p.rstrip("%")) for p in table["confidence"]]
+    assert probs == sorted(probs, reverse=True)
+    assert "<email>" in at.text[-1].value and "<phone>" in at.text[-1].value and "2024" in at.text[-1].value

@@ -15,7 +15,7 @@ from dashboard_project import REPO, make_project, tiny_checkpoint, tiny_tokenize
 
 APP = str(REPO / "dashboard" / "app.py")
 PAGES = ("home", "training", "data", "playground", "chat", "learn_tokens", "learn_embeddings", "learn_parameters",
-         "learn_attention", "learn_softmax")
+         "learn_attention", "learn_softmax", "learn_context", "learn_fewshot", "learn_stages", "learn_limits")
 TEXT_ELEMENTS = ("title", "header", "subheader", "markdown", "caption", "text", "info", "warning", "error",
                  "success", "code", "exception")
 

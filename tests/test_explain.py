@@ -156,3 +156,33 @@ def test_token_languages_count_each_language_and_name_a_words_language(tok):
     assert explain.word_language(counts, tok.encode(".")[0]) == "both"  # as common in both texts
     unseen = next(i for i in range(8, VOCAB) if not counts["es"][i] and not counts["en"][i])
     assert explain.word_language(counts, unseen) is None
+
+
+def test_context_curve_is_the_next_token_probability_on_the_last_n_tokens(tok):
+    model = tiny()
+    ids = tok.encode("Hola, ¿qué tal? Muy bien, gracias. El perro come pan.", bos=True)
+    curve = explain.context_curve(model, ids, 42, [1, 5, len(ids)])
+    for n, p in curve:
+        direct = model(torch.tensor([ids[-n:]]))[0][0, -1].softmax(-1)[42]
+        assert math.isclose(p, float(direct), rel_tol=1e-5)
+    with pytest.raises(explain.ExplainError, match="expected 1 to"):
+        explain.context_curve(model, ids, 42, [len(ids) + 1])
+
+
+def test_answer_and_reply_probabilities_are_products_of_token_probabilities(tok):
+    model = tiny()
+    prompt, answer = "Q: Repite: el perro\nA:", "el perro"
+    full = tok.encode(prompt + " " + answer, bos=True)
+    n = len(full) - len(tok.encode(prompt, bos=True))
+    logp = model(torch.tensor([full[:-1]]))[0][0].log_softmax(-1)
+    direct = math.exp(sum(float(logp[i - 1, full[i]]) for i in range(len(full) - n, len(full))))
+    assert math.isclose(explain.answer_probability(model, tok, prompt, answer), direct, rel_tol=1e-4)
+
+    conv = encode_chat(tok, [{"role": "user", "content": "Hola"}, {"role": "assistant", "content": "¡Hola!"}]).ids
+    ask = encode_chat(tok, [{"role": "user", "content": "Hola"}], add_generation_prompt=True).ids
+    logp = model(torch.tensor([conv[:-1]]))[0][0].log_softmax(-1)
+    with_end = math.exp(sum(float(logp[i - 1, conv[i]]) for i in range(len(ask), len(conv))))
+    without = math.exp(sum(float(logp[i - 1, conv[i]]) for i in range(len(ask), len(conv) - 1)))
+    assert math.isclose(explain.reply_probability(model, tok, "Hola", "¡Hola!"), with_end, rel_tol=1e-4)
+    assert math.isclose(explain.reply_probability(model, tok, "Hola", "¡Hola!", with_end=False), without, rel_tol=1e-4)
+    assert with_end < without <= 1

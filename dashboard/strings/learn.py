@@ -7,6 +7,7 @@ STRINGS = {
         "es": "Las lecciones usan este modelo, el que entrenaste tú:",
         "en": "The lessons use this model, the one you trained:",
     },
+    "learn_one_in": {"es": "1 entre {n}", "en": "1 in {n}"},
     "learn_next": {"es": "Siguiente: {title}", "en": "Next: {title}"},
     "learn_again": {"es": "Volver a la primera lección", "en": "Back to the first lesson"},
     "learn_no_model": {
