@@ -174,3 +174,19 @@ def test_limits_lists_wrong_answers_by_confidence_and_masks_pii(base):
     probs = [float(p.rstrip("%")) for p in table["confidence"]]
     assert probs == sorted(probs, reverse=True)
     assert "<email>" in at.text[-1].value and "<phone>" in at.text[-1].value and "2024" in at.text[-1].value
+
+
+def test_context_says_whether_the_model_uses_a_word_in_view(base):
+    model, tok = base
+    at = lesson("context")
+    text = "Mi gata: Mora. ¿Y mi gata? Se llama"  # byte-level pieces: short enough for a 64-token window
+    at.text_area(key="learn_ctx_text").set_value(text).run()
+    ids = tok.encode(text, bos=True)
+    assert len(ids) <= model.cfg.max_seq_len and f"The text has **{len(ids)}** tokens and fits whole" in said(at)
+    target = tok.encode(" Mora")
+    last = max(k for k in range(len(ids) - len(target) + 1) if ids[k:k + len(target)] == target)
+    sizes = sorted({max(1, round(len(ids) * (k + 1) / 24)) for k in range(24)})
+    curve = explain.context_curve(model, ids, target[0], sizes)
+    before = max(p for n, p in curve if n < len(ids) - last)
+    key = "learn_context_used" if curve[-1][1] > 2 * before else "learn_context_unused"
+    assert TABLE[key]["en"].format(word="Mora") in said(at)

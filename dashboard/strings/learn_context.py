@@ -71,6 +71,17 @@ STRINGS = {
         "es": "«{word}» solo aparece antes de la ventana: el modelo no tiene forma de saberlo.",
         "en": "“{word}” only appears before the window: the model has no way of knowing it.",
     },
+    "learn_context_used": {
+        "es": "Cuando «{word}» entra en la ventana, la probabilidad sube: el modelo usa el principio del texto.",
+        "en": "When “{word}” comes into the window the probability rises: the model uses the text's beginning.",
+    },
+    "learn_context_unused": {
+        "es": "«{word}» está dentro de la ventana, pero la probabilidad casi no cambia: el modelo lo ve y no ha "
+              "aprendido a usarlo. Copiar un nombre de muchas palabras atrás es algo que los modelos pequeños "
+              "apenas saben hacer.",
+        "en": "“{word}” is inside the window, yet the probability hardly changes: the model sees it and has not "
+              "learnt to use it. Copying a name from many words back is something small models can barely do.",
+    },
     "learn_context_absent": {
         "es": "«{word}» no aparece en el texto: la curva muestra lo que el modelo adivina sin pistas.",
         "en": "“{word}” does not appear in the text: the curve shows what the model guesses without a clue.",

@@ -69,6 +69,10 @@ if target:
         st.caption(t("learn_context_absent", word=word))
     elif enters > most:
         st.caption(t("learn_context_outside", word=word))
+    else:  # in view: did seeing it change the model's mind?
+        before = max((p for n, p in curve if n < enters), default=curve[0][1])
+        used = curve[-1][1] > 2 * before
+        st.caption(t("learn_context_used" if used else "learn_context_unused", word=word))
 
 st.subheader(t("learn_context_chat_title"))
 stats = loaders.metrics("tokenizer") or {}
