@@ -1,9 +1,10 @@
-"""`forja`: generate, chat and export from a terminal.
+"""`forja`: generate, chat, export and serve from a terminal.
 
     forja generate --model models/base --prompt "En el principio" --temperature 0.8
     echo "En el principio" | forja generate
     forja chat --model models/chat
     forja export --model models/chat --out models/chat-hf
+    forja serve --model models/chat --port 8000     # OpenAI-compatible, on 127.0.0.1
     forja models
 
 Tokens are printed as they are made (streaming), like the dashboard shows them.
@@ -188,6 +189,22 @@ def cmd_chat(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .serve import create_app
+
+    model, tok = _load(args.model, args.device)
+    name = args.name or Path(args.model).resolve().name
+    url = f"http://{args.host if ':' not in args.host else '[' + args.host + ']'}:{args.port}/v1"
+    _note(f"forja serve: {url} (model id {name!r}; OpenAI-compatible: /v1/models, /v1/chat/completions); "
+          "Ctrl-C stops it")
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        _note(f"forja serve: listening on {args.host}: anyone who can reach this machine can use the model")
+    uvicorn.run(create_app(model, tok, name), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     from .catalog import find_models
 
@@ -288,6 +305,14 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"],
                    help="dtype of the stored weights (default: %(default)s)")
     e.set_defaults(fn=cmd_export)
+    v = sub.add_parser("serve", help="an OpenAI-compatible HTTP endpoint for a chat model (default: models/chat)")
+    v.add_argument("--model", default="models/chat", help="checkpoint folder (default: %(default)s)")
+    v.add_argument("--name", default=None, help="the model id callers use (default: the folder's name)")
+    v.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s, this machine only)")
+    v.add_argument("--port", type=_int_at_least(1), default=8000, help="TCP port (default: %(default)s)")
+    v.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
+                   help="where to run; auto picks CUDA, then MPS, then CPU (default: %(default)s)")
+    v.set_defaults(fn=cmd_serve)
     m = sub.add_parser("models", help="list the checkpoints of this project (published ones and every training run)")
     m.add_argument("--root", default=".", help="project folder (default: the current one)")
     m.set_defaults(fn=cmd_models)
