@@ -7,15 +7,18 @@ STAMP  := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
 PORT   ?= 8501
+PREFECT_PORT ?= 4200
 DASHBOARD_ADDRESS ?= 127.0.0.1
 
-.PHONY: setup setup-dev browser run dashboard test bench clean help
+.PHONY: setup setup-dev browser run dashboard prefect test bench clean help
 
 help:
 	@echo "make setup  - create $(VENV) and install forja (torch first: $(TORCH))"
 	@echo "make run    - setup + the whole pipeline on the default corpus (dvc repro)"
 	@echo "make test   - setup + the test suite"
 	@echo "make dashboard - setup + the web dashboard on http://$(DASHBOARD_ADDRESS):$(PORT) (PORT=, DASHBOARD_ADDRESS=)"
+	@echo "make prefect - setup + a Prefect server and its UI on http://127.0.0.1:$(PREFECT_PORT) until Ctrl-C (PREFECT_PORT=);"
+	@echo "               make run, dvc repro and the dashboard use it while it runs"
 	@echo "make bench  - setup + benchmarks against Hugging Face's LlamaForCausalLM"
 
 setup: $(STAMP)
@@ -39,6 +42,11 @@ $(DEV_STAMP): $(STAMP)
 # the venv's bin/ goes first on PATH so DVC's `python -m flows.<stage>` uses it.
 run: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m flows.server dvc repro
+
+# A Prefect server kept running (database and logs in .prefect/), announced in .prefect/api_url
+# while it is up: `make run`, a plain `dvc repro` and the dashboard find it there.
+prefect: setup
+	$(BIN)/python -m flows.server --serve --port $(PREFECT_PORT)
 
 # The dashboard binds 127.0.0.1; `make dashboard DASHBOARD_ADDRESS=0.0.0.0` shares it on the
 # network. The file watcher is off: importing torch trips it, and pages reread outputs anyway.

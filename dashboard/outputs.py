@@ -19,6 +19,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -216,9 +217,20 @@ def headline(name: str, m: dict | None) -> tuple[str, float | None] | None:
     return pick
 
 
-def prefect_ui() -> str | None:
-    """The Prefect UI's address when PREFECT_API_URL points at a server."""
+PREFECT_RUNNING = Path(".prefect") / "api_url"  # flows.RUNNING_FILE: `make prefect` writes it while it runs
+
+
+def prefect_ui(root: Path | None = None) -> str | None:
+    """The Prefect UI's address: PREFECT_API_URL's server, else the one `make prefect` keeps
+    running for the project (its .prefect/api_url, when that server answers)."""
     api = os.environ.get("PREFECT_API_URL", "").strip()
+    if not api and root is not None:
+        try:
+            url = (root / PREFECT_RUNNING).read_text(encoding="utf-8").strip()
+            with urllib.request.urlopen(url + "/health", timeout=0.5) as r:
+                api = url if r.status == 200 and url.startswith("http://127.0.0.1:") else ""
+        except (OSError, ValueError):
+            api = ""
     if not api.startswith(("http://", "https://")):
         return None
     return api.rstrip("/").removesuffix("/api")

@@ -84,6 +84,6 @@ if todo and not dvc.busy:
 elif status is not None:
     st.success(t("next_all_done"), icon=":material/check_circle:")
 
-ui_url = outputs.prefect_ui()
+ui_url = outputs.prefect_ui(loaders.root())
 if ui_url:
     st.link_button(t("prefect_link"), ui_url, icon=":material/open_in_new:")
