@@ -43,6 +43,28 @@ def test_headlines_and_prefect_address(monkeypatch):
     assert outputs.prefect_ui() is None
 
 
+def test_prefect_address_of_a_running_make_prefect(tmp_path, monkeypatch):
+    """`make prefect` announces its API in .prefect/api_url: linked while it answers /health."""
+    import http.server
+    import threading
+
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    (tmp_path / "www" / "api").mkdir(parents=True)
+    (tmp_path / "www" / "api" / "health").write_text("true")
+    handler = lambda *a: http.server.SimpleHTTPRequestHandler(*a, directory=str(tmp_path / "www"))  # noqa: E731
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    (tmp_path / ".prefect").mkdir()
+    (tmp_path / ".prefect" / "api_url").write_text(url + "/api\n")
+    try:
+        assert outputs.prefect_ui(tmp_path) == url
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert outputs.prefect_ui(tmp_path) is None  # the server is gone: no dead link
+
+
 def test_dvc_status_outside_a_dvc_project_says_why(tmp_path):
     status = outputs.dvc_status(tmp_path)
     assert status.changes is None and not status.busy and "no .dvc folder" in status.error
