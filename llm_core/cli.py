@@ -189,11 +189,23 @@ def cmd_chat(args: argparse.Namespace) -> int:
     return 0
 
 
+def _port_free(host: str, port: int) -> None:
+    import socket
+
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as err:
+        raise UsageError(f"cannot listen on {host}:{port} ({err.strerror or err}); choose another with --port "
+                         "or stop what uses it") from None
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .serve import create_app
 
+    _port_free(args.host, args.port)  # before loading: a busy port should not wait for the model
     model, tok = _load(args.model, args.device)
     name = args.name or Path(args.model).resolve().name
     url = f"http://{args.host if ':' not in args.host else '[' + args.host + ']'}:{args.port}/v1"

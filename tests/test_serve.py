@@ -114,3 +114,15 @@ def test_a_huge_or_broken_body_is_refused(server):
 def test_the_client_sees_a_refusal_as_its_own_error(server):
     with pytest.raises(openai.NotFoundError, match="not served here"):
         client(server).chat.completions.create(model="other", messages=[{"role": "user", "content": "hi"}])
+
+
+def test_a_busy_port_is_a_usage_error_before_the_model_loads(tmp_path):
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        done = subprocess.run([sys.executable, "-m", "llm_core.cli", "serve", "--model", str(tmp_path / "none"),
+                               "--port", str(port)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr and "--port" in done.stderr
+    assert "Traceback" not in done.stderr and "loaded" not in done.stderr
