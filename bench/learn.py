@@ -116,6 +116,11 @@ def widgets(project: Path, repeats: int) -> list[dict]:
     return rows
 
 
+def widget(at, key: str):
+    """The slider, text area or text input with `key` on the page AppTest last ran."""
+    return next(w for kind in ("slider", "text_area", "text_input") for w in getattr(at, kind) if w.key == key)
+
+
 def pages(project: Path, repeats: int) -> list[dict]:
     from streamlit.testing.v1 import AppTest
 
@@ -132,8 +137,7 @@ def pages(project: Path, repeats: int) -> list[dict]:
         if at.exception:
             raise SystemExit(f"learn_{lesson}: {at.exception[0].value}")
         reruns = []
-        element = None if key is None else next(
-            w for kind in ("slider", "text_area", "text_input") for w in getattr(at, kind) if w.key == key)
+        element = None if key is None else widget(at, key)
         start = None if element is None else element.value
         for n in range(repeats):
             t0 = time.perf_counter()
@@ -145,8 +149,7 @@ def pages(project: Path, repeats: int) -> list[dict]:
             if at.exception:
                 raise SystemExit(f"learn_{lesson} after moving {key}: {at.exception[0].value}")
             if element is not None:
-                element = next(w for kind in ("slider", "text_area", "text_input") for w in getattr(at, kind)
-                               if w.key == key)
+                element = widget(at, key)  # the rerun drew a new one
         rows.append({"lesson": lesson, "moved": key or "(rerun)", "first_s": first,
                      "rerun_s": statistics.median(reruns)})
     return rows

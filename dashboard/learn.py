@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from . import loaders, ui
+from . import loaders, render, ui
 from .i18n import TABLE, lang, num, pct, t
 
 LESSONS = ("tokens", "embeddings", "parameters", "attention", "softmax", "context", "fewshot", "stages",
@@ -32,10 +32,10 @@ def page(name: str) -> str:
     return f"views/learn_{name}.py"
 
 
-def start(name: str) -> loaders.Loaded | None:
+def start(name: str, needs_model: bool = True) -> loaders.Loaded | None:
     """Draw a lesson's title, place in the path and explanation; then the path's model
-    picker (in the sidebar, the same choice on every lesson). None when there is no model:
-    the page explains what is missing and still offers the next lesson."""
+    picker (in the sidebar, the same choice on every lesson). Without a model, a lesson that
+    needs one says what is missing, offers the next lesson and stops there (st.stop)."""
     n = LESSONS.index(name) + 1
     st.caption(t("learn_progress", n=n, total=len(LESSONS)))
     st.title(t(f"learn_{name}_title"))
@@ -48,6 +48,10 @@ def start(name: str) -> loaders.Loaded | None:
         loaded = ui.model_picker(key, prefer="base")
     if key in st.session_state:
         st.session_state[_KEEP] = st.session_state[key]
+    if loaded is None and needs_model:
+        st.info(t("learn_no_model"), icon=":material/model_training:")
+        finish(name)
+        st.stop()
     return loaded
 
 
@@ -58,6 +62,28 @@ def default_text(key: str, string_key: str) -> None:
     examples = TABLE[string_key]
     if st.session_state.get(key) in (None, *examples.values()):
         st.session_state[key] = examples[lang()]
+
+
+def token_label(tok, token_id: int) -> str:
+    """A token as a chart label: its text with spaces as "·" and line breaks as "⏎"; a
+    special token by its name."""
+    if tok.processor.is_control(token_id):
+        return tok.id_to_piece(token_id)
+    text = tok.token_bytes(token_id).decode("utf-8", "replace")
+    return text.replace(" ", "·").replace("\n", "⏎") or "·"
+
+
+def chips(toks, spaces: bool = False, trained: list[bool] | None = None) -> str:
+    """explain.Token pieces as coloured chips (render.token_chips): raw bytes and special
+    tokens by their piece, spaces shown on demand, the part fine-tuning does not learn faded."""
+    shown = []
+    for i, tk in enumerate(toks):
+        text = tk.piece if tk.is_special or tk.is_byte else tk.text
+        shown.append({"text": text.replace(" ", "·") if spaces else text,
+                      "tip": t("learn_tokens_tip", id=tk.id, piece=tk.piece),
+                      "kind": "special" if tk.is_special else "byte" if tk.is_byte else None,
+                      "faded": trained is not None and not trained[i]})
+    return render.token_chips(shown)
 
 
 def chance(p: float) -> str:

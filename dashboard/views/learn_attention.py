@@ -13,10 +13,6 @@ MAX_TOKENS = 64  # a 64 x 64 map is the most a reader (and a phone screen) can t
 MASKED = "#eceae6"  # warm grey: apart from the pale end of the blues
 
 loaded = learn.start("attention")
-if loaded is None:
-    st.info(t("learn_no_model"), icon=":material/model_training:")
-    learn.finish("attention")
-    st.stop()
 model, tok = loaded.model, loaded.tokenizer
 learn.default_text("learn_att_text", "learn_attention_default")
 text = st.text_input(t("learn_attention_text"), key="learn_att_text", max_chars=1000)

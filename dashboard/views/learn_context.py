@@ -14,10 +14,6 @@ from llm_core.chat import CONTENT_PREFIX
 POINTS = 24  # how many window sizes the curve is drawn at
 
 loaded = learn.start("context")
-if loaded is None:
-    st.info(t("learn_no_model"), icon=":material/model_training:")
-    learn.finish("context")
-    st.stop()
 model, tok = loaded.model, loaded.tokenizer
 window = model.cfg.max_seq_len
 st.markdown(t("learn_context_window", window=num(window)))

@@ -10,10 +10,6 @@ from dashboard.i18n import num, pct, t
 from llm_core import explain
 
 loaded = learn.start("embeddings")
-if loaded is None:
-    st.info(t("learn_no_model"), icon=":material/model_training:")
-    learn.finish("embeddings")
-    st.stop()
 model, tok = loaded.model, loaded.tokenizer
 dim, vocab = model.cfg.dim, model.cfg.vocab_size
 st.markdown(t("learn_embeddings_size", dim=num(dim), vocab=num(vocab), cells=num(dim * vocab)))

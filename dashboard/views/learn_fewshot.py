@@ -20,10 +20,6 @@ MAX_SHOTS = 5
 ITEMS_SHOWN = 20
 
 loaded = learn.start("fewshot")
-if loaded is None:
-    st.info(t("learn_no_model"), icon=":material/model_training:")
-    learn.finish("fewshot")
-    st.stop()
 model, tok = loaded.model, loaded.tokenizer
 present = loaders.task_names(loaders.TASKS_HELDOUT, lang())
 tasks = [name for name in TASKS if name in present]

@@ -13,7 +13,7 @@ from llm_core.data.clean import scrub_pii
 SCORED = 60  # wrong answers whose probability is computed (the page stays under a second)
 SHOWN = 6
 
-learn.start("limits")
+learn.start("limits", needs_model=False)
 
 st.subheader(t("learn_limits_wrong_title"))
 st.write(t("learn_limits_wrong_intro"))

@@ -18,10 +18,6 @@ SECONDS = ("metrics/pretrain.json", "train_seconds")
 BPB = ("metrics/evaluate.json", "base_bits_per_byte")
 
 loaded = learn.start("parameters")
-if loaded is None:
-    st.info(t("learn_no_model"), icon=":material/model_training:")
-    learn.finish("parameters")
-    st.stop()
 model, tok = loaded.model, loaded.tokenizer
 total = model.num_params()
 groups = explain.parameter_groups(model)

@@ -16,10 +16,6 @@ TOP = 15
 DRAWS, DRAW_TOKENS = 5, 12
 
 loaded = learn.start("softmax")
-if loaded is None:
-    st.info(t("learn_no_model"), icon=":material/model_training:")
-    learn.finish("softmax")
-    st.stop()
 model, tok = loaded.model, loaded.tokenizer
 learn.default_text("learn_sm_prompt", "learn_softmax_default")
 prompt = st.text_input(t("learn_softmax_prompt"), key="learn_sm_prompt", max_chars=MAX_PROMPT_CHARS)
@@ -37,13 +33,8 @@ dist = explain.next_token(model, ids, temperature, top_k, top_p)
 at_one = dist.logits.softmax(-1)
 
 
-def shown(token_id: int) -> str:
-    text = tok.token_bytes(token_id).decode("utf-8", "replace")
-    return tok.id_to_piece(token_id) if token_id in (tok.eos_id, tok.bos_id) else text.replace(" ", "·") or "·"
-
-
 top = dist.top(TOP)
-texts = [shown(i) for i, *_ in top]
+texts = [learn.token_label(tok, i) for i, *_ in top]
 rows = [{"token": text if texts.count(text) == 1 else f"{text} #{i}",  # raw bytes often look alike
          "p": p, "p1": float(at_one[i]), "state": t("learn_softmax_kept") if kept else t("learn_softmax_cut")}
         for text, (i, p, _, kept) in zip(texts, top)]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
-from dashboard import datastats, learn, loaders, render, ui
+from dashboard import datastats, learn, loaders, ui
 from dashboard.i18n import lang, t
 from llm_core import explain
 from llm_core.chat import encode_chat
@@ -19,7 +19,7 @@ EXAMPLES = 3
 TASKS = ("repeat", "lang_id", "which_is_longer", "reverse_words", "count_words", "translate", "next_words",
          "arithmetic")
 
-learn.start("stages")
+learn.start("stages", needs_model=False)
 entries = {e.kind: e for e in reversed(loaders.models()) if e.loadable and e.name in ("base", "chat")}
 try:
     base, chat = (loaders.load(entries[k]) for k in ("base", "chat"))
@@ -33,17 +33,9 @@ learn.default_text("learn_st_prompt", "learn_stages_default")
 prompt = st.text_input(t("learn_stages_prompt"), key="learn_st_prompt", max_chars=500)
 
 
-def piece(tok, token_id: int) -> str:
-    """A token as a label: spaces as "·", a line break as "⏎", a special token by its name."""
-    if token_id < 8:  # the fixed special tokens (llm_core.tokenizer)
-        return tok.id_to_piece(token_id)
-    text = tok.token_bytes(token_id).decode("utf-8", "replace")
-    return text.replace(" ", "·").replace("\n", "⏎") or "·"
-
-
 def top_chart(tok, dist: explain.Distribution) -> alt.Chart:
     top = dist.top(TOP)
-    labels = [piece(tok, i) for i, *_ in top]
+    labels = [learn.token_label(tok, i) for i, *_ in top]
     rows = [{"token": label if labels.count(label) == 1 else f"{label} #{i}", "p": p}
             for label, (i, p, _, _) in zip(labels, top)]
     return alt.Chart(alt.Data(values=rows)).mark_bar(color="#2563eb").encode(
@@ -101,9 +93,7 @@ if tasks:
     for item in loaders.task_items(loaders.TASKS_TRAIN, task, lang(), EXAMPLES):
         toks, trained = explain.chat_tokens(chat.tokenizer, [{"role": "user", "content": item.prompt},
                                                              {"role": "assistant", "content": item.answer}])
-        st.html(render.token_chips([{"text": tk.piece if tk.is_special else tk.text, "tip": f"id {tk.id}",
-                                     "kind": "special" if tk.is_special else "byte" if tk.is_byte else None,
-                                     "faded": not m} for tk, m in zip(toks, trained)]))
+        st.html(learn.chips(toks, trained=trained))
 else:
     ui.missing(t("learn_fewshot_no_tasks"))
 learn.finish("stages")

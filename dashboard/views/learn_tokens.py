@@ -4,28 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import learn, loaders, render
+from dashboard import learn, loaders
 from dashboard.i18n import num, t
 from dashboard.loaders import MAX_PROMPT_CHARS
 from llm_core import explain
 
 loaded = learn.start("tokens")
-if loaded is None:
-    st.info(t("learn_no_model"), icon=":material/model_training:")
-    learn.finish("tokens")
-    st.stop()
 tok = loaded.tokenizer
-
-
-def chips(toks: list[explain.Token], spaces: bool = False, trained: list[bool] | None = None) -> str:
-    shown = []
-    for i, tk in enumerate(toks):
-        text = tk.piece if tk.is_special or tk.is_byte else tk.text
-        shown.append({"text": text.replace(" ", "·") if spaces else text,
-                      "tip": t("learn_tokens_tip", id=tk.id, piece=tk.piece),
-                      "kind": "special" if tk.is_special else "byte" if tk.is_byte else None,
-                      "faded": trained is not None and not trained[i]})
-    return render.token_chips(shown)
 
 
 def words(text: str) -> int:
@@ -40,7 +25,7 @@ if not text:
 else:
     toks = explain.tokens(tok, text)
     n_bytes = len(text.encode("utf-8"))
-    st.html(chips(toks, spaces))
+    st.html(learn.chips(toks, spaces))
     st.markdown(t("learn_tokens_count", tokens=num(len(toks)), chars=num(len(text)), bytes=num(n_bytes),
                   per=num(n_bytes / max(1, len(toks)), 2)))
     with st.expander(t("learn_tokens_ids")):
@@ -57,7 +42,7 @@ for col, lang in ((left, "es"), (right, "en")):
     sentence = col.text_input(t(f"learn_tokens_{lang}_label"), key=key, max_chars=500)
     if sentence.strip():
         toks = explain.tokens(tok, sentence)
-        col.html(chips(toks))
+        col.html(learn.chips(toks))
         col.caption(t("learn_tokens_per_word", tokens=num(len(toks)), words=num(words(sentence)),
                       per=num(len(toks) / max(1, words(sentence)), 2)))
 stats = loaders.metrics("tokenizer") or {}
@@ -70,7 +55,7 @@ learn.default_text("learn_tokens_chat", "learn_tokens_chat_user_default")
 message = st.text_input(t("learn_tokens_chat_user"), key="learn_tokens_chat", max_chars=500)
 conv = [{"role": "user", "content": message}, {"role": "assistant", "content": t("learn_tokens_chat_reply")}]
 toks, trained = explain.chat_tokens(tok, conv)
-st.html(chips(toks, trained=trained))
+st.html(learn.chips(toks, trained=trained))
 st.caption(t("learn_tokens_chat_count", total=num(len(toks)), trained=num(sum(trained))))
 
 st.subheader(t("learn_tokens_bytes_title"))
@@ -79,6 +64,6 @@ learn.default_text("learn_tokens_bytes", "learn_tokens_bytes_default")
 rare = st.text_input(t("learn_tokens_bytes_label"), key="learn_tokens_bytes", max_chars=500)
 if rare:
     toks = explain.tokens(tok, rare)
-    st.html(chips(toks))
+    st.html(learn.chips(toks))
     st.caption(t("learn_tokens_bytes_count", bytes=num(sum(tk.is_byte for tk in toks)), tokens=num(len(toks))))
 learn.finish("tokens")
