@@ -95,20 +95,41 @@ def write_csv(out: Path, columns: list[str], rows: list[list[Any]]) -> Path:
 
 
 def write_metrics(stage: str, metrics: dict[str, Any]) -> Path:
-    return atomic.write_json(Path("metrics") / f"{stage}.json", metrics)
+    """metrics/<stage>.json, and the same figures as a table artifact `forja-<stage>-metrics`
+    (the Prefect UI's Artifacts tab keeps each key's history across runs)."""
+    path = atomic.write_json(Path("metrics") / f"{stage}.json", metrics)
+    rows = [{"metric": k, "value": v} for k, v in _flat(metrics).items()]
+    _publish("create_table_artifact", stage, f"forja-{stage}-metrics", f"forja {stage} metrics", table=rows)
+    return path
+
+
+def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out = {}
+    for k, v in data.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
 
 
 def write_report(stage: str, markdown: str, artifact: bool = True) -> Path:
-    """The stage's report for people: a file, and the same text as a Prefect artifact."""
+    """The stage's report for people: a file, and the same text as a Prefect artifact `forja-<stage>`."""
     path = atomic.write_text(Path("reports") / f"{stage}.md", markdown)
     if artifact:
-        try:
-            from prefect.artifacts import create_markdown_artifact
-
-            create_markdown_artifact(markdown=markdown, key=f"forja-{stage}", description=f"forja {stage} report")
-        except Exception as err:  # outside a flow run there is nowhere to publish; the file is enough
-            log.debug("no Prefect artifact for %s: %s", stage, err)
+        _publish("create_markdown_artifact", stage, f"forja-{stage}", f"forja {stage} report", markdown=markdown)
     return path
+
+
+def _publish(maker: str, stage: str, key: str, description: str, **content: Any) -> None:
+    """A Prefect artifact under a stable lowercase key; outside a flow run there is nowhere to
+    publish, and the file is enough."""
+    try:
+        import prefect.artifacts
+
+        getattr(prefect.artifacts, maker)(key=key, description=description, **content)
+    except Exception as err:
+        log.debug("no Prefect artifact %s for %s: %s", key, stage, err)
 
 
 def gather(futures: list, desc: str, unit: str = "shard") -> list:
