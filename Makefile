@@ -10,7 +10,9 @@ PORT   ?= 8501
 PREFECT_PORT ?= 4200
 DASHBOARD_ADDRESS ?= 127.0.0.1
 
-.PHONY: setup setup-dev browser run dashboard prefect test bench clean help
+CRON   ?= 0 3 * * *
+
+.PHONY: setup setup-dev browser run dashboard prefect schedule sweep test bench clean help
 
 help:
 	@echo "make setup  - create $(VENV) and install forja (torch first: $(TORCH))"
@@ -19,6 +21,10 @@ help:
 	@echo "make dashboard - setup + the web dashboard on http://$(DASHBOARD_ADDRESS):$(PORT) (PORT=, DASHBOARD_ADDRESS=)"
 	@echo "make prefect - setup + a Prefect server and its UI on http://127.0.0.1:$(PREFECT_PORT) until Ctrl-C (PREFECT_PORT=);"
 	@echo "               make run, dvc repro and the dashboard use it while it runs"
+	@echo "make schedule - setup + serve the pipeline as a Prefect deployment, run every night (CRON=\"$(CRON)\", UTC)"
+	@echo "               and from the Prefect UI with other params; each run a DVC experiment"
+	@echo "make sweep  - setup + the pipeline at each model size of params.yaml's sweep section (after make run):"
+	@echo "               plots/sweep/sizes.{csv,svg}, reports/sweep.md"
 	@echo "make bench  - setup + benchmarks against Hugging Face's LlamaForCausalLM"
 
 setup: $(STAMP)
@@ -38,15 +44,26 @@ $(DEV_STAMP): $(STAMP)
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $(DEV_STAMP)
 
-# One local Prefect server for the whole run (flows.server starts and stops it);
-# the venv's bin/ goes first on PATH so DVC's `python -m flows.<stage>` uses it.
+# The pipeline flow runs `dvc repro`, one Prefect task per stage, on the server of `make prefect`
+# when one runs, else on a temporary one for the run; the venv's bin/ goes first on PATH so
+# DVC's `python -m flows.<stage>` uses it.
 run: setup
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m flows.server dvc repro
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m flows.pipeline run
+
+# The pipeline served as deployment forja-pipeline/forja: nightly runs named nightly-<date>
+# (DVC experiments), and runs triggered from the UI; on the server of `make prefect`.
+schedule: setup
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m flows.pipeline serve --cron "$(CRON)" --experiment "nightly-{date}"
 
 # A Prefect server kept running (database and logs in .prefect/), announced in .prefect/api_url
 # while it is up: `make run`, a plain `dvc repro` and the dashboard find it there.
 prefect: setup
 	$(BIN)/python -m flows.server --serve --port $(PREFECT_PORT)
+
+# What more parameters buy: the pipeline at each size of params.yaml's `sweep` section, each
+# run a DVC experiment; starts from the workspace's token files (make run first).
+sweep: setup
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m flows.sweep
 
 # The dashboard binds 127.0.0.1; `make dashboard DASHBOARD_ADDRESS=0.0.0.0` shares it on the
 # network. The file watcher is off: importing torch trips it, and pages reread outputs anyway.

@@ -8,7 +8,8 @@ the baseline commit (HEAD), each with
 ``{"rev", "name", "data": {"timestamp", "params": {file: {"data": {...}}},
 "metrics": {file: {"data": {...}}}}, "error", "experiments"}``, where
 "experiments" lists ``{"name", "executor", "revs": [<the same shape>]}``
-(executor None for a finished one, else {"state": "queued" | "running" | "failed"}).
+(executor None for a finished one, else {"state": "queued" | "running" | "success" | "failed"}:
+one run from the queue, `dvc queue start`, keeps its executor; "success" is shown as done).
 Nothing here raises on an odd answer: a page shows what it can.
 """
 from __future__ import annotations
@@ -113,7 +114,8 @@ def parse(data: Any) -> list[Experiment]:
             revs = exp.get("revs") if isinstance(exp, dict) else None
             if revs and isinstance(revs[0], dict):  # the first rev is the experiment's result
                 state = (exp.get("executor") or {}).get("state") if isinstance(exp.get("executor"), dict) else None
-                out.append(_one(revs[0], "experiment", exp.get("name"), state or "done"))
+                state = "done" if state in (None, "success") else state
+                out.append(_one(revs[0], "experiment", exp.get("name"), state))
     return out
 
 

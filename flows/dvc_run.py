@@ -102,11 +102,12 @@ def dvc_command(overrides: dict[str, Any] | None = None, experiment: str | None 
     return cmd + override_args(overrides)
 
 
-def experiment_names(root: Path) -> set[str]:
-    """The names of the project's DVC experiments (git refs under refs/exps/)."""
-    out = subprocess.run(["git", "for-each-ref", "--format=%(refname)", "refs/exps/"], cwd=root,
+def experiment_refs(root: Path) -> dict[str, str]:
+    """The project's DVC experiments: name -> git ref (refs/exps/<xx>/<baseline>/<name>), the newest
+    where two baselines have one of the same name."""
+    out = subprocess.run(["git", "for-each-ref", "--sort=committerdate", "--format=%(refname)", "refs/exps/"], cwd=root,
                          capture_output=True, text=True, timeout=60)
-    return {ref.rsplit("/", 1)[-1] for ref in out.stdout.split() if ref.count("/") >= 4}
+    return {ref.rsplit("/", 1)[-1]: ref for ref in out.stdout.split() if ref.count("/") >= 4}
 
 
 def unique_name(name: str, taken: set[str]) -> str:
@@ -217,3 +218,17 @@ def pipeline_lock(root: Path, holder: str) -> Iterator[None]:
             f.seek(0)
             f.truncate()
             fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def experiment_json(root: Path, name: str, path: str) -> dict | None:
+    """A JSON file (a stage's metrics) as an experiment committed it, or None when that
+    experiment or file does not exist. Read from the experiment's git ref, so it works for
+    `--temp` and queued runs, whose folders are gone."""
+    ref = experiment_refs(root).get(name)
+    if ref is None:
+        return None
+    out = subprocess.run(["git", "show", f"{ref}:{path}"], cwd=root, capture_output=True, text=True, timeout=60)
+    try:
+        return json.loads(out.stdout) if out.returncode == 0 else None
+    except ValueError:
+        return None

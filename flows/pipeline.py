@@ -8,7 +8,7 @@ experiment (`dvc exp run --temp -n NAME -S KEY=VALUE`) that `dvc exp show` and t
 dashboard compare while the workspace keeps its own params and outputs. `serve` (`make
 schedule`) serves a deployment, `forja-pipeline/forja`, on a schedule or for runs
 triggered from the Prefect UI with other parameters; it runs one at a time (its runs
-queue in the UI while one is running).
+queue in the UI while one is running), and the size sweep, `forja-sweep/forja` (flows/sweep.py).
 
 DVC decides what is up to date: the flow starts one DVC process and reads what it prints
 (flows/dvc_run.py); each stage DVC reaches becomes a task run named after it, whose log is
@@ -20,7 +20,9 @@ its task and the flow, naming the stage). The flow publishes a summary artifact
 from __future__ import annotations
 
 import argparse
+import logging
 import os
+import re
 import sys
 import time
 from collections import deque
@@ -33,7 +35,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
-from flows.dvc_run import (PipelineError, StageOutput, dvc_command, experiment_names, pipeline_lock, publishes, stages,
+from flows.dvc_run import (PipelineError, StageOutput, dvc_command, experiment_refs, pipeline_lock, publishes, stages,
                            start, unique_name)
 from flows.common import setup_logging
 from llm_core.config import ConfigError
@@ -60,11 +62,26 @@ def dvc_stage(stage: str, how: str, output: StageOutput) -> dict[str, Any]:
                 continue
             last_progress = time.perf_counter()
         tail.append(line)
-        logger.info(line)
+        level, text = _level(line)
+        logger.log(level, text)
     seconds = round(time.perf_counter() - start_t, 2)
     if output.failed == stage:
         raise StageFailed(f"stage {stage} failed: {_why(stage, tail, output.error)}")
     return {"stage": stage, "how": how, "seconds": seconds}
+
+
+_STAMPED = re.compile(r"^\d\d:\d\d:\d\d\.\d+ \| (?P<level>[A-Z]+) *\| (?P<text>.*)$")
+_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
+
+
+def _level(line: str) -> tuple[int, str]:
+    """A stage's own Prefect console line ("12:00:01.123 | WARNING | ...") keeps its level and
+    loses the time and level this log adds again; other lines are INFO."""
+    m = _STAMPED.match(line)
+    if not m:
+        return logging.INFO, line
+    return logging.getLevelName(m["level"]) if m["level"] in _LEVELS else logging.INFO, m["text"]
+
 
 
 def _why(stage: str, tail: deque, dvc_error: str) -> str:
@@ -93,11 +110,15 @@ def pipeline(overrides: dict[str, Any] | None = None, experiment: str | None = N
     with pipeline_lock(root, holder):
         logger.info("running %s in %s", " ".join(cmd[2:]), root)
         proc, lines = start(cmd, root)
-        output = StageOutput(lines)
-        states = []
-        while (found := output.next_stage()) is not None:
-            states.append((found[0], dvc_stage(found[0], found[1], quote(output), return_state=True)))
-        code = proc.wait()
+        output, states = StageOutput(lines), []
+        try:
+            while (found := output.next_stage()) is not None:
+                states.append((found[0], dvc_stage(found[0], found[1], quote(output), return_state=True)))
+            code = proc.wait()
+        finally:
+            if proc.poll() is None:  # the flow stopped early (an error here, Ctrl-C): DVC stops with it
+                proc.terminate()
+                proc.wait(timeout=60)
     for line in dict.fromkeys(output.outside):  # DVC repeats its ERROR line in an experiment
         if line.strip():
             logger.info(line)
@@ -119,7 +140,7 @@ def _experiment_name(template: str, root: Path) -> str:
         base = template.format(date=f"{now:%Y-%m-%d}", time=f"{now:%H%M%S}")
     except (KeyError, IndexError, ValueError):
         raise ConfigError(f"experiment: {template!r}: only {{date}} and {{time}} can be filled in") from None
-    return unique_name(base, experiment_names(root))
+    return unique_name(base, set(experiment_refs(root)))
 
 
 def _ran_experiment(outside: list[str]) -> str | None:
@@ -181,14 +202,23 @@ def parse_sets(items: list[str]) -> dict[str, Any]:
 
 
 def _serve(args: argparse.Namespace) -> None:
+    """Two deployments served by this process: the pipeline (with the schedule) and the size
+    sweep (flows/sweep.py, run from the UI), each one run at a time."""
+    from prefect import serve
     from prefect.deployments.runner import EntrypointType
+
+    from flows.sweep import sweep
 
     params = {"overrides": parse_sets(args.set), "experiment": args.experiment}
     where = f" on the schedule {args.cron!r} (UTC)" if args.cron else " for runs triggered from the UI"
-    print(f"forja: serving the pipeline as {pipeline.name}/{DEPLOYMENT}{where}; Ctrl-C stops it", flush=True)
-    pipeline.serve(name=DEPLOYMENT, cron=args.cron or None, parameters=params, global_limit=1,
-                   entrypoint_type=EntrypointType.MODULE_PATH, pause_on_shutdown=True,
-                   description="forja's DVC pipeline, one task per stage; overrides make it a DVC experiment")
+    print(f"forja: serving {pipeline.name}/{DEPLOYMENT}{where} and {sweep.name}/{DEPLOYMENT}; Ctrl-C stops them",
+          flush=True)
+    serve(pipeline.to_deployment(name=DEPLOYMENT, cron=args.cron or None, parameters=params, concurrency_limit=1,
+                                 entrypoint_type=EntrypointType.MODULE_PATH,
+                                 description="forja's DVC pipeline, one task per stage; overrides make it a DVC experiment"),
+          sweep.to_deployment(name=DEPLOYMENT, concurrency_limit=1, entrypoint_type=EntrypointType.MODULE_PATH,
+                              description="the pipeline at each size of params.yaml's sweep section"),
+          pause_on_shutdown=True)
 
 
 def main(argv: list[str] | None = None) -> int:

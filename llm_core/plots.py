@@ -239,6 +239,38 @@ def bar_chart_spec(
     }
 
 
+def scatter_grid_spec(
+    rows: list[Mapping[str, Any]],
+    xs: list[str],
+    ys: list[str],
+    group: str,
+    title: str,
+    labels: Mapping[str, str] | None = None,
+    log_x: tuple[str, ...] = (),
+) -> dict:
+    """A Vega-Lite spec: one small chart per (y, x) pair, rows of `ys` by columns of `xs`,
+    points joined by a line per `group` value (e.g. bits per byte against parameters and
+    against seconds, one line per budget). Columns named in `log_x` get a log axis."""
+    values = [{**{k: number(r.get(k)) for k in xs + ys}, group: str(r.get(group, ""))} for r in rows]
+    groups = list(dict.fromkeys(v[group] for v in values))
+    colour = {"field": group, "type": "nominal", "sort": groups, "title": _label(group, labels),
+              "scale": {"domain": groups, "range": PALETTE[: max(1, len(groups))]}}
+    panels = []
+    for y in ys:
+        row = []
+        for x in xs:
+            xv = [v[x] for v in values if v[x] is not None]
+            x_enc = {"field": x, "type": "quantitative", "scale": {"type": "log", "nice": False, "padding": 14} if x in log_x else {"zero": False, "padding": 14},
+                     "axis": _x_axis(_label(x, labels), xv)}
+            y_enc = {"field": y, "type": "quantitative", "scale": {"zero": False}, "title": _label(y, labels)}
+            row.append({"width": WIDTH // 2, "height": 180,
+                        "transform": [{"filter": f"isValid(datum['{x}']) && isValid(datum['{y}'])"}],
+                        "mark": {"type": "line", "point": {"size": 60}, "strokeWidth": 2},
+                        "encoding": {"x": x_enc, "y": y_enc, "color": colour, "order": {"field": x}}})
+        panels.append({"hconcat": row})
+    return {"title": title, "background": "white", "config": _CONFIG, "data": {"values": values}, "vconcat": panels}
+
+
 def to_svg(spec: dict) -> str:
     """Render a Vega-Lite spec to SVG text, locally (no data may come from a URL)."""
     import vl_convert  # a compiled bundle of vega; imported here so `import llm_core.plots` stays cheap
@@ -273,6 +305,10 @@ def to_png(spec: dict, scale: float = 2.0) -> bytes:
 def loss_curve_svg(*args: Any, **kwargs: Any) -> str:
     """`loss_curve_spec(...)` (same arguments) as SVG text."""
     return to_svg(loss_curve_spec(*args, **kwargs))
+
+
+def scatter_grid_svg(*args: Any, **kwargs: Any) -> str:
+    return to_svg(scatter_grid_spec(*args, **kwargs))
 
 
 def bar_chart_svg(*args: Any, **kwargs: Any) -> str:

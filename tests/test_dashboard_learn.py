@@ -51,7 +51,24 @@ def test_parameters_counts_the_real_model(base):
     groups = explain.parameter_groups(model)
     assert sum(groups.values()) == model.num_params()
     assert f"{model.cfg.n_layers}" in said(at) and "GPT-3" in said(at)
-    assert "dvc exp run -n smaller" in "\n".join(c.value for c in at.code)  # no sizes to compare yet
+    assert "make sweep" in "\n".join(c.value for c in at.code)  # no sizes to compare yet
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_parameters_draws_the_size_sweep_when_make_sweep_wrote_it(base, project, lang):
+    sweep = project / "plots" / "sweep" / "sizes.csv"
+    sweep.parent.mkdir(parents=True, exist_ok=True)
+    sweep.write_text("budget,size,experiment,parameters,steps,tokens,compute_flops,pretrain_seconds,val_loss,"
+                     "bits_per_byte,chat_macro\n"
+                     "tokens,d64-l2,sweep-tokens-d64-l2,354624,1440,2949120,6.27e+12,95.1,4.1,1.91,0.31\n"
+                     "tokens,d128-l4,sweep-tokens-d128-l4,1262720,1440,2949120,2.23e+13,260.4,3.7,1.68,0.51\n"
+                     "seconds,d64-l2,sweep-seconds-d64-l2,354624,3900,7987200,1.7e+13,259.8,3.9,1.80,0.40\n"
+                     "seconds,d192-l6,,,,,,,,,\n")  # a size whose run failed: left out
+    try:
+        at = lesson("parameters", lang)
+        assert "make sweep" in said(at) and not at.info  # the curve, not the invitation to make one
+    finally:
+        sweep.unlink()
 
 
 @pytest.mark.parametrize("temperature", [0.5, 2.0])

@@ -335,7 +335,9 @@ DVC_EXP_SHOW = json.loads("""[
       "params": {"params.yaml": {"data": {"pretrain": {"model": {"dim": 64}, "train": {"lr": 0.001}}, "evaluate": {"n": 3}}}},
       "metrics": {"metrics/pretrain.json": {"data": {"val_loss": 4.36, "parameters": 64000}},
                   "metrics/evaluate.json": {"data": {"base_bits_per_byte": 2.18, "chat_0shot_macro": 0.64}}},
-      "outs": {}, "meta": {}}, "error": null, "experiments": null}], "executor": null, "name": "wider"},
+      "outs": {}, "meta": {}}, "error": null, "experiments": null}],
+    "executor": {"state": "success", "name": "dvc-task", "local": {"root": null, "log": "x.out", "pid": 4539,
+                 "returncode": 0, "task_id": "46397d036db14d47df695da82f7aca73f62a5f79"}}, "name": "wider"},
    {"revs": [{"rev": "2df96c33b89178d31048b670dbc518fcf74af450", "name": "queued1", "data": {
       "rev": "2df96c33b89178d31048b670dbc518fcf74af450", "timestamp": "2026-12-02T10:24:12",
       "params": {"params.yaml": {"data": {"pretrain": {"model": {"dim": 80}, "train": {"lr": 0.002}}, "evaluate": {"n": 3}}}},
@@ -349,7 +351,7 @@ def test_parse_dvc_exp_show():
     exps = experiments.parse(DVC_EXP_SHOW)
     assert [(e.name, e.kind, e.state) for e in exps] == [
         ("workspace", "workspace", "done"), ("master", "baseline", "done"), ("areal-clip", "experiment", "done"),
-        ("wider", "experiment", "done"), ("queued1", "experiment", "queued")]
+        ("wider", "experiment", "done"), ("queued1", "experiment", "queued")]  # wider ran from the queue: "success"
     wider = exps[3]
     assert wider.rev.startswith("46397d0") and wider.created == "2026-12-02 10:23"
     assert wider.metric("metrics/pretrain.json", "val_loss") == 4.36 and wider.params["pretrain.model.dim"] == 64

@@ -57,6 +57,14 @@ BAD = [
     ("evaluate", {"shots": [0, "1"]}, "evaluate.shots[1]: expected int"),
     ("export", {"dtype": "int8"}, "export.dtype: expected one of"),
     ("clean", {"task_runner": "ray"}, "clean.task_runner: expected one of 'threads', 'dask'"),
+    ("sweep", {"sizes": [{"dim": 64, "n_layers": 2, "n_heads": 2, "n_kv_heads": 1, "hidden_dim": 176}]},
+     "sweep.sizes: a sweep needs at least two sizes"),
+    ("sweep", {"sizes": [{"dim": 65, "n_layers": 2, "n_heads": 2, "n_kv_heads": 1, "hidden_dim": 176}] * 2},
+     "sweep.sizes[0]: model.dim (65) must be divisible by model.n_heads (2)"),
+    ("sweep", {"budgets": ["tokens", "tokens"]}, "sweep.budgets: list tokens, seconds or both, once each"),
+    ("sweep", {"budgets": ["flops"]}, "sweep.budgets[0]: expected one of 'tokens', 'seconds'"),
+    ("sweep", {"overrides": {"pretrain.model.dim": 8}}, "sweep.overrides: pretrain.model.dim is what the sweep varies"),
+    ("sweep", {"seconds": -5}, "sweep.seconds: must be >= 0"),
 ]
 
 

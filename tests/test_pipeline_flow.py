@@ -167,3 +167,59 @@ def test_a_run_outside_the_deployment_is_refused_while_one_holds_the_project(ser
     assert out.returncode == 1 and "Traceback" not in out.stdout + out.stderr
     last = out.stderr.strip().splitlines()[-1]
     assert last.startswith("forja pipeline failed: another forja pipeline run is in progress") and "test-holder" in last
+
+
+def test_queued_variants_run_with_dvc_queue_and_the_dashboard_reads_them(served, first_run):
+    """`dvc exp run --queue -S ...` for several variants, then `dvc queue start -j 2`."""
+    from dashboard import experiments
+
+    root, _, env = served
+    dvc = lambda *args: subprocess.run([str(BIN / "dvc"), *args], cwd=root, env=env, capture_output=True,  # noqa: E731
+                                       text=True, timeout=300)
+    for name, steps in (("q-steps-4", 4), ("q-steps-10", 10)):
+        out = dvc("exp", "run", "--queue", "-n", name, "-S", f"pretrain.train.max_steps={steps}")
+        assert out.returncode == 0 and "Queued experiment" in out.stdout, out.stdout + out.stderr
+    assert dvc("queue", "start", "-j", "2").returncode == 0
+    try:
+        deadline = time.time() + 600
+        while time.time() < deadline:
+            status = dvc("queue", "status").stdout
+            if "Queued" not in status and "Running" not in status:
+                break
+            time.sleep(3)
+    finally:
+        dvc("queue", "stop")
+    assert status.count("Success") >= 2, status + dvc("queue", "logs", "q-steps-4").stdout[-2000:]
+    exps = {e.name: e for e in experiments.parse(json.loads(dvc("exp", "show", "--json").stdout))}
+    for name, steps in (("q-steps-4", 4), ("q-steps-10", 10)):
+        assert exps[name].state == "done" and exps[name].params["pretrain.train.max_steps"] == steps
+        assert exps[name].metric("metrics/pretrain.json", "steps") == steps
+
+
+def test_the_size_sweep_runs_each_size_as_an_experiment_and_writes_its_curve(served, first_run):
+    """The sweep deployment at the tiny profile's two sizes under a 2-second budget: each size's
+    steps come from a step timed on this machine."""
+    import csv
+
+    root, url, env = served
+    run_deployment_of = RUN.replace("forja-pipeline/forja", "forja-sweep/forja")
+    out = subprocess.run([sys.executable, "-c", run_deployment_of, json.dumps({"budgets": ["seconds"], "seconds": 2}),
+                          "900"], cwd=root, env=env, capture_output=True, text=True, timeout=960)
+    assert out.returncode == 0, out.stderr[-3000:]
+    run = json.loads(out.stdout.strip().splitlines()[-1])
+    assert run["state"] == "COMPLETED", run
+    rows = list(csv.DictReader((root / "plots/sweep/sizes.csv").open()))
+    assert [(r["budget"], r["size"]) for r in rows] == [("seconds", "d32-l1"), ("seconds", "d48-l2")]
+    small, large = rows
+    assert int(small["parameters"]) < int(large["parameters"])
+    assert int(small["steps"]) > int(large["steps"]) >= 10  # the same seconds buy the bigger model fewer steps
+    assert all(float(r["bits_per_byte"]) > 0 and 0 <= float(r["chat_macro"]) <= 1 for r in rows)
+    assert float(small["compute_flops"]) == pytest.approx(6 * int(small["parameters"]) * int(small["tokens"]), rel=1e-2)
+    assert (root / "plots/sweep/sizes.svg").read_text().startswith("<svg")
+    assert "| seconds | d48-l2 |" in (root / "reports/sweep.md").read_text()
+    assert {"forja-sweep", "forja-sweep-metrics"} <= artifact_keys(url)
+    shown = subprocess.run([str(BIN / "dvc"), "exp", "show", "--json"], cwd=root, env=env, capture_output=True, text=True)
+    exps = {e["name"]: e for commit in json.loads(shown.stdout) for e in commit.get("experiments") or []}
+    params = exps[small["experiment"]]["revs"][0]["data"]["params"]["params.yaml"]["data"]
+    assert params["pretrain"]["model"]["dim"] == 32 and params["pretrain"]["train"]["max_steps"] == int(small["steps"])
+    assert params["finetune"]["train"]["max_steps"] == 2  # the sweep's own overrides reach every run

@@ -92,10 +92,23 @@ STRINGS = {
     "learn_parameters_bpb": {"es": "bits por byte (menos es mejor)", "en": "bits per byte (lower is better)"},
     "learn_parameters_minutes": {"es": "minutos de entrenamiento", "en": "training minutes"},
     "learn_parameters_run": {"es": "entrenamiento", "en": "run"},
+    "learn_parameters_acc": {"es": "aciertos en tareas del chat", "en": "chat task accuracy"},
+    "learn_parameters_budget": {"es": "presupuesto", "en": "budget"},
+    "learn_parameters_budget_tokens": {"es": "mismos tokens", "en": "same tokens"},
+    "learn_parameters_budget_seconds": {"es": "mismo tiempo", "en": "same time"},
+    "learn_parameters_budget_run": {"es": "tus experimentos", "en": "your experiments"},
+    "learn_parameters_sweep_caption": {
+        "es": "De `make sweep` (plots/sweep/sizes.csv): todo el proceso con cada tamaño. Con los mismos tokens, "
+              "un modelo mayor cuesta más cálculo; con el mismo tiempo, ve menos texto.",
+        "en": "From `make sweep` (plots/sweep/sizes.csv): the whole pipeline at each size. With the same tokens, a "
+              "bigger model costs more compute; with the same time, it reads less text.",
+    },
     "learn_parameters_none": {
-        "es": "Aún no hay entrenamientos de varios tamaños para comparar ({found} con resultados). Crea dos "
-              "más, uno más pequeño y otro más grande, con estas órdenes (cada una tarda lo que `make run`):",
-        "en": "There are no runs of several sizes to compare yet ({found} with results). Make two more, a "
-              "smaller one and a larger one, with these commands (each takes as long as `make run`):",
+        "es": "Aún no hay entrenamientos de varios tamaños para comparar ({found} con resultados). Esta orden "
+              "entrena todo el proceso con cuatro tamaños, del más pequeño al más grande, con los mismos tokens y "
+              "con el mismo tiempo (cada uno es un experimento de DVC; en un portátil tarda horas):",
+        "en": "There are no runs of several sizes to compare yet ({found} with results). This command trains the "
+              "whole pipeline at four sizes, smallest to largest, with the same tokens and with the same time "
+              "(each one a DVC experiment; on a laptop it takes hours):",
     },
 }

@@ -16,6 +16,30 @@ FAMOUS = (("GPT-2", 124_000_000), ("GPT-3", 175_000_000_000))
 SIZE = ("metrics/pretrain.json", "parameters")
 SECONDS = ("metrics/pretrain.json", "train_seconds")
 BPB = ("metrics/evaluate.json", "base_bits_per_byte")
+SWEEP = "plots/sweep/sizes.csv"  # written by `make sweep` (flows/sweep.py)
+
+
+def sizes_chart(points: list[dict], swept: bool) -> None:
+    """Bits per byte (and, for a sweep, chat accuracy) against parameters and training minutes,
+    one line per budget of the sweep."""
+    base = alt.Chart(alt.Data(values=points)).mark_line(point=alt.OverlayMarkDef(size=90)).encode(
+        color=alt.Color("budget:N", title=t("learn_parameters_budget"), legend=alt.Legend(orient="bottom")),
+        order="n:Q",
+        tooltip=[alt.Tooltip("run:N", title=t("learn_parameters_run")),
+                 alt.Tooltip("n:Q", title=t("learn_parameters_count"), format=","),
+                 alt.Tooltip("min:Q", title=t("learn_parameters_minutes"), format=".1f"),
+                 alt.Tooltip("bpb:Q", title=t("learn_parameters_bpb"), format=".3f")])
+    by_size = alt.X("n:Q", title=t("learn_parameters_count"), scale=alt.Scale(type="log"), axis=alt.Axis(format="~s"))
+    ys = [("bpb", t("learn_parameters_bpb"))] + ([("acc", t("learn_parameters_acc"))] if swept else [])
+    for field, title in ys:
+        y = alt.Y(f"{field}:Q", title=title, scale=alt.Scale(zero=False))
+        left, right = st.columns(2)
+        left.altair_chart(ui.locale(base.encode(x=by_size, y=y)), width="stretch")
+        right.altair_chart(ui.locale(base.encode(x=alt.X("min:Q", title=t("learn_parameters_minutes")), y=y)),
+                           width="stretch")
+    if swept:
+        st.caption(t("learn_parameters_sweep_caption"))
+
 
 loaded = learn.start("parameters")
 model, tok = loaded.model, loaded.tokenizer
@@ -69,31 +93,23 @@ st.caption(t("learn_parameters_sources"))
 
 st.subheader(t("learn_parameters_more_title"))
 st.write(t("learn_parameters_more_intro"))
-shown = loaders.experiments_shown()
-runs = [e for e in experiments.parse(shown.data) if e.state == "done"] if shown.data else []
-points = [{"run": e.name, "n": e.metric(*SIZE), "bpb": e.metric(*BPB), "min": (e.metric(*SECONDS) or 0) / 60}
-          for e in runs if isinstance(e.metric(*SIZE), int | float) and isinstance(e.metric(*BPB), int | float)]
+# `make sweep`'s table when there is one (each size under each budget, with chat accuracy); else
+# every finished DVC experiment that recorded its size and bits per byte.
+swept = [r for r in loaders.csv_file(SWEEP) if r.get("experiment") and isinstance(r.get("parameters"), float)]
+if len({r["parameters"] for r in swept}) >= 2:
+    points = [{"run": r["experiment"], "n": r["parameters"], "bpb": r.get("bits_per_byte"), "acc": r.get("chat_macro"),
+               "min": r.get("pretrain_seconds", 0) / 60, "budget": t(f"learn_parameters_budget_{r['budget']}")}
+              for r in swept]
+else:
+    shown = loaders.experiments_shown()
+    runs = [e for e in experiments.parse(shown.data) if e.state == "done"] if shown.data else []
+    points = [{"run": e.name, "n": e.metric(*SIZE), "bpb": e.metric(*BPB), "min": (e.metric(*SECONDS) or 0) / 60,
+               "budget": t("learn_parameters_budget_run")}
+              for e in runs if isinstance(e.metric(*SIZE), int | float) and isinstance(e.metric(*BPB), int | float)]
 if len({p["n"] for p in points}) >= 2:
-    base = alt.Chart(alt.Data(values=points)).mark_circle(size=90, color="#2563eb").encode(
-        y=alt.Y("bpb:Q", title=t("learn_parameters_bpb"), scale=alt.Scale(zero=False)),
-        tooltip=[alt.Tooltip("run:N", title=t("learn_parameters_run")),
-                 alt.Tooltip("n:Q", title=t("learn_parameters_count"), format=","),
-                 alt.Tooltip("min:Q", title=t("learn_parameters_minutes"), format=".1f"),
-                 alt.Tooltip("bpb:Q", title=t("learn_parameters_bpb"), format=".3f")])
-    left, right = st.columns(2)
-    left.altair_chart(ui.locale(base.encode(x=alt.X("n:Q", title=t("learn_parameters_count"),
-                                                    scale=alt.Scale(type="log"), axis=alt.Axis(format="~s")))),
-                      width="stretch")
-    right.altair_chart(ui.locale(base.encode(x=alt.X("min:Q", title=t("learn_parameters_minutes")))),
-                       width="stretch")
+    sizes_chart(points, swept=bool(swept))
 else:
     st.info(t("learn_parameters_none", found=num(len(points))), icon=":material/science:")
-    dim, hidden = model.cfg.dim, model.cfg.ffn_dim
-    lines = []
-    for name, factor in (("smaller", 0.5), ("larger", 1.5)):
-        d = max(model.cfg.n_heads, int(dim * factor) // model.cfg.n_heads * model.cfg.n_heads)
-        extra = f" -S pretrain.model.hidden_dim={max(16, int(hidden * d / dim) // 16 * 16)}"
-        lines.append(f"PATH=.venv/bin:$PATH python -m flows.server \\\n"
-                     f"    dvc exp run -n {name} -S pretrain.model.dim={d}{extra}")
-    st.code("\n".join(lines), language="bash")
+    st.code("make sweep", language="bash")
+learn.finish("parameters")
 learn.finish("parameters")

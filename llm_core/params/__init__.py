@@ -1,6 +1,7 @@
 """The pipeline's settings: one typed, frozen config per params.yaml section.
 
     collect, clean, split, tokenizer, tokenize, pretrain, finetune, evaluate, export
+    sweep (read by `make sweep`, no stage)
 
 Each section has its own module here (`llm_core.params.pretrain.PretrainParams`),
 so a stage imports only its own section's types and their library modules: DVC
@@ -28,6 +29,7 @@ SECTIONS: dict[str, tuple[str, str]] = {
     "tokenizer": ("tokenizer", "TokenizerParams"), "tokenize": ("tokenize", "TokenizeParams"),
     "pretrain": ("pretrain", "PretrainParams"), "finetune": ("finetune", "FinetuneParams"),
     "evaluate": ("evaluate", "EvaluateParams"), "export": ("export", "ExportParams"),
+    "sweep": ("sweep", "SweepParams"),  # no stage's: `make sweep` (flows/sweep.py)
 }
 
 
