@@ -14,11 +14,21 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 RUNNING_FILE = Path(".prefect") / "api_url"  # written by `make prefect` (flows.server) while it runs
 
 
+def _project(folder: Path) -> Path:
+    """The project a stage runs for: `folder`, or, for a DVC experiment run in a copy
+    (`dvc exp run --temp`, `dvc queue start`: <project>/.dvc/tmp/exps/...), the project."""
+    parts = folder.resolve().parts
+    for i in range(len(parts) - 3):
+        if parts[i:i + 3] == (".dvc", "tmp", "exps"):
+            return Path(*parts[:i])
+    return folder
+
+
 def running_server(root: Path | None = None, timeout: float = 2.0) -> str | None:
     """The API URL of the server `make prefect` keeps running for the project in `root`
     (default: the current folder), or None when there is none or it does not answer."""
     try:
-        url = ((root or Path.cwd()) / RUNNING_FILE).read_text(encoding="utf-8").strip()
+        url = (_project(root or Path.cwd()) / RUNNING_FILE).read_text(encoding="utf-8").strip()
     except OSError:
         return None
     if not url.startswith(("http://127.0.0.1:", "http://localhost:")):

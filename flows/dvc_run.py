@@ -1,6 +1,6 @@
 """Driving DVC from the pipeline flow: the command, its output split by stage, one run at a time.
 
-    dvc_command(overrides, experiment)   -> ["python", "-m", "dvc", "repro"] or `dvc exp run --temp -n .. -S ..`
+    dvc_command(overrides, experiment)   -> ["python", "-m", "dvc", "repro"] or `dvc exp run --temp -n .. -S ++..`
     StageOutput(lines)                   -> the output of that one process, section by section:
         next_stage()    the next stage DVC starts (or skips), in DVC's own order, or None at the end
         stage_lines()   that stage's lines as they arrive, up to the next stage's header
@@ -43,6 +43,7 @@ _FAILED = re.compile(r"^ERROR: failed to reproduce '(?P<stage>[^']+)'")
 # What DVC prints once the stages are done: the flow's business, not the last stage's.
 _TRAILER = re.compile(r"^(Ran experiment\(s\)|To track the changes with git|To apply the results|"
                       r"Use `dvc push`|Data and pipelines are up to date|ERROR: )")
+_STAMP_INSIDE = re.compile(r"\d\d:\d\d:\d\d\.\d{3} \| [A-Z]+ +\| ")  # a Prefect console log line's start
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
@@ -76,14 +77,17 @@ def publishes(spec: dict, kind: str) -> bool:
 
 
 def override_args(overrides: dict[str, Any] | None) -> list[str]:
-    """`-S key=value` for each override; values as JSON, which DVC reads as YAML."""
+    """`-S ++key=value` for each override: set whether or not params.yaml has the key (a plain
+    `key=value` is refused for a key left to its default); a misspelt key then reaches the
+    stage, whose check names it and suggests the right one. Values as JSON, which DVC reads
+    as YAML."""
     args = []
     for key, value in (overrides or {}).items():
         if not isinstance(key, str) or not _KEY.match(key):
             raise ConfigError(f"overrides: {key!r} is not a params key like 'pretrain.train.max_steps'")
         if value is None:
             raise ConfigError(f"overrides: {key}: a value is needed (got null)")
-        args += ["-S", f"{key}={json.dumps(value, ensure_ascii=False)}"]
+        args += ["-S", f"++{key}={json.dumps(value, ensure_ascii=False)}"]
     return args
 
 
@@ -157,8 +161,15 @@ class StageOutput:
 
     def stage_lines(self) -> Iterator[tuple[str, bool]]:
         """(line, is_progress) of the current stage until the next header, DVC's closing
-        lines or the end."""
-        yield from ((line.rstrip("\r\n"), line.endswith("\r")) for line in self._read())
+        lines or the end. A log line written while a progress bar was drawn continues the
+        bar's line (a bar ends in no newline); it is split off as a line of its own."""
+        for line in self._read():
+            text, progress = line.rstrip("\r\n"), line.endswith("\r")
+            m = _STAMP_INSIDE.search(text)
+            if m and m.start() > 0:
+                yield text[: m.start()], True
+                text = text[m.start():]
+            yield text, progress
 
     def _read(self) -> Iterator[str]:
         if self._done or self._pending is not None:

@@ -207,6 +207,7 @@ def _serve(args: argparse.Namespace) -> None:
     from prefect import serve
     from prefect.deployments.runner import EntrypointType
 
+    from flows.pipeline import pipeline  # by its module's name, not __main__'s: the entrypoint workers import
     from flows.sweep import sweep
 
     params = {"overrides": parse_sets(args.set), "experiment": args.experiment}

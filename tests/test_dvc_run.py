@@ -17,6 +17,7 @@ Running stage 'two':
 > python3 two.py
 two working
 progress 1\rprogress 2\rprogress 3\r
+\rtrain:  17%|█▋        | 240/1440 [01:32<06:38]00:49:05.572 | INFO    | llm_core.checkpoint - wrote checkpoint
 forja two failed: params.yaml: b.y: must not be 99
 ERROR: failed to reproduce 'two': failed to run: python3 two.py, exited with 1
 ERROR: failed to reproduce 'two': failed to run: python3 two.py, exited with 1
@@ -65,6 +66,8 @@ def test_a_failed_stage_is_named_and_progress_lines_are_marked():
     two = got[1][2]
     assert ("progress 1", True) in two and ("progress 2", True) in two  # redrawn in place: the flow throttles them
     assert ("progress 3", False) in two  # its last state ends the line: always logged
+    bar = two.index(("train:  17%|█▋        | 240/1440 [01:32<06:38]", True))  # a log line written over a bar
+    assert two[bar + 1] == ("00:49:05.572 | INFO    | llm_core.checkpoint - wrote checkpoint", False)
     assert ("forja two failed: params.yaml: b.y: must not be 99", False) in two
     assert out.outside[0] == "Reproducing experiment 'calm-mods'"
 
@@ -72,8 +75,8 @@ def test_a_failed_stage_is_named_and_progress_lines_are_marked():
 def test_the_command_is_a_repro_or_a_temporary_experiment():
     assert dvc_command() == [sys.executable, "-m", "dvc", "repro"]
     cmd = dvc_command({"pretrain.train.max_steps": 720, "evaluate.shots": [0, 1], "finetune.method": "lora"}, "longer")
-    assert cmd[3:] == ["exp", "run", "--temp", "-n", "longer", "-S", "pretrain.train.max_steps=720",
-                       "-S", "evaluate.shots=[0, 1]", "-S", 'finetune.method="lora"']
+    assert cmd[3:] == ["exp", "run", "--temp", "-n", "longer", "-S", "++pretrain.train.max_steps=720",
+                       "-S", "++evaluate.shots=[0, 1]", "-S", '++finetune.method="lora"']
 
 
 @pytest.mark.parametrize("overrides, says", [({"pretrain..x": 1}, "'pretrain..x' is not a params key"),

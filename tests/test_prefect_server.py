@@ -58,6 +58,9 @@ def test_the_running_server_is_announced_and_found(served):
                          capture_output=True, text=True, timeout=60)
     assert out.stdout.strip().splitlines()[-1] == url  # `make run` uses it instead of starting its own
     assert seen_by_a_stage(project.parent) == "None"  # another folder is another project
+    copy = project / ".dvc" / "tmp" / "exps" / "standalone" / "tmpx1y2"  # `dvc exp run --temp`, a queued run
+    copy.mkdir(parents=True)
+    assert seen_by_a_stage(copy) == url  # an experiment's stages report to their project's server
 
 
 def test_a_second_server_for_the_same_project_is_refused(served):

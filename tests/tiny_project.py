@@ -69,7 +69,7 @@ PARAMS = {
                            "eval_batches": 1, "log_interval": 1, "device": "cpu"}},
     "export": {"dtype": "float32"},
     "sweep": {"sizes": [{"dim": 32, "n_layers": 1, "n_heads": 2, "n_kv_heads": 1, "hidden_dim": 64},
-                        {"dim": 48, "n_layers": 2, "n_heads": 2, "n_kv_heads": 1, "hidden_dim": 96}],
+                        {"dim": 96, "n_layers": 4, "n_heads": 2, "n_kv_heads": 1, "hidden_dim": 256}],
               "budgets": ["tokens"], "overrides": {"finetune.train.max_steps": 2}},
     "evaluate": {"shots": [0, 1], "max_items_per_task": 2, "word_samples": 1, "max_new_tokens": 4,
                  "temperatures": [0.0], "prompts": {"es": ["Hola"], "en": ["Hello"]}},

@@ -112,4 +112,3 @@ else:
     st.info(t("learn_parameters_none", found=num(len(points))), icon=":material/science:")
     st.code("make sweep", language="bash")
 learn.finish("parameters")
-learn.finish("parameters")
