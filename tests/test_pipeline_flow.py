@@ -204,7 +204,7 @@ def test_the_size_sweep_runs_each_size_as_an_experiment_and_writes_its_curve(ser
     assert [(r["budget"], r["size"]) for r in rows] == [("seconds", "d32-l1"), ("seconds", "d96-l4")]
     small, large = rows
     assert int(small["parameters"]) < int(large["parameters"])
-    assert int(small["steps"]) > int(large["steps"]) >= 10  # the same seconds buy the bigger model fewer steps
+    assert all(int(r["steps"]) >= 10 for r in rows)  # steps from a step timed here (never compared: no timed tests)
     assert all(float(r["bits_per_byte"]) > 0 and 0 <= float(r["chat_macro"]) <= 1 for r in rows)
     assert float(small["compute_flops"]) == pytest.approx(6 * int(small["parameters"]) * int(small["tokens"]), rel=1e-2)
     assert (root / "plots/sweep/sizes.svg").read_text().startswith("<svg")
@@ -214,6 +214,9 @@ def test_the_size_sweep_runs_each_size_as_an_experiment_and_writes_its_curve(ser
     exps = {e["name"]: e for commit in json.loads(shown.stdout) for e in commit.get("experiments") or []}
     params = exps[small["experiment"]]["revs"][0]["data"]["params"]["params.yaml"]["data"]
     assert params["pretrain"]["model"]["dim"] == 32 and params["pretrain"]["train"]["max_steps"] == int(small["steps"])
+    large_params = exps[large["experiment"]]["revs"][0]["data"]["params"]["params.yaml"]["data"]
+    assert large_params["pretrain"]["model"]["n_layers"] == 4 and large_params["pretrain"]["train"]["max_steps"] == int(
+        large["steps"])
     assert params["finetune"]["train"]["max_steps"] == 2  # the sweep's own overrides reach every run
     assert exps[small["experiment"]]["revs"][0]["data"]["metrics"]["metrics/pretrain.json"]["data"]["steps"] == int(
         small["steps"])
