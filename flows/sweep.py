@@ -29,10 +29,10 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.common import read_params, setup_logging, write_csv
+from flows.common import read_params, setup_logging, write_csv, write_report
 from flows.dvc_run import PipelineError, experiment_json
 from flows.pipeline import StageFailed, parse_sets, pipeline
-from llm_core import atomic, plots, scaling
+from llm_core import plots, scaling
 from llm_core.config import ConfigError, ModelConfig
 from llm_core.data.tokens import TokenFile
 from llm_core.params import load_section
@@ -140,11 +140,9 @@ def _publish(rows: list[dict], budget_s: float) -> None:
     svg = plots.scatter_grid_svg(done, ["parameters", "pretrain_seconds"], ["bits_per_byte", "chat_macro"], "budget",
                                  "What more parameters buy", labels=LABELS, log_x=("parameters",))
     plots.write_svg(OUT.with_suffix(".svg"), svg)
-    report = _report(rows, budget_s)
-    atomic.write_text(Path("reports/sweep.md"), report)
-    from prefect.artifacts import create_markdown_artifact, create_table_artifact
+    write_report("sweep", _report(rows, budget_s))  # reports/sweep.md and the artifact forja-sweep
+    from prefect.artifacts import create_table_artifact
 
-    create_markdown_artifact(markdown=report, key="forja-sweep", description="forja size sweep")
     create_table_artifact(table=[{c: r.get(c) for c in COLUMNS} for r in rows], key="forja-sweep-metrics",
                           description="forja size sweep: one row per run")
 
