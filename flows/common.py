@@ -221,11 +221,19 @@ class _ShortFormatter(logging.Formatter):
         return self.inner.format(short)
 
 
-def run_stage(stage: str, check: Callable[[], Any], flow: Callable[[], Any]) -> None:
+def run_stage(stage: str, check: Callable[[], Any], flow: Callable[[], Any],
+              other_rank: Callable[[], Any] | None = None) -> None:
     """The entry point of `python -m flows.<stage>`: check every param first (outside
     Prefect, so a bad key is one sentence, not a flow run), then run the flow. Any
     failure ends with one sentence on stderr that names the stage; the traceback is
-    in logs/<stage>.log. Exit status: 0 done, 1 failed, 130 interrupted."""
+    in logs/<stage>.log. Exit status: 0 done, 1 failed, 130 interrupted.
+
+    Under torchrun (flows.launch) rank 0 runs the flow and writes every output; the
+    other ranks run `other_rank` instead, their share of the training and nothing
+    else, with their own log, logs/<stage>.rank<N>.log."""
+    rank = os.environ.get("RANK", "0")
+    if rank.strip() not in ("", "0") and other_rank is not None:
+        stage, flow = f"{stage}.rank{rank}", other_rank
     log_file = setup_logging(stage)
     try:
         check()

@@ -18,8 +18,10 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import tempfile
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from prefect import flow, task
 
@@ -111,6 +113,12 @@ def conversations(p: ConversationParams, files: tuple[ChatFile, ...], on_error: 
 
 @task(name="fine-tune")
 def fine_tune(p: FinetuneParams, examples: list, val: list) -> dict:
+    return fine_tune_run(p, examples, val)
+
+
+def fine_tune_run(p: FinetuneParams, examples: list, val: list, main: bool = True) -> dict:
+    """The training; under torchrun every rank runs it (rank 0 inside the flow) and
+    only rank 0 (`main`) writes the chat model and the loss curve."""
     cfg = p.train
     model, base = load_model(BASE)
     if p.method == "lora":
@@ -127,6 +135,8 @@ def fine_tune(p: FinetuneParams, examples: list, val: list) -> dict:
     run = RUNS / hashlib.sha256(key.encode()).hexdigest()[:12]
     log.info("finetune (%s): %d examples, %d trainable of %d parameters, run folder %s", p.method, len(examples), trainable, total, run)
     result = train(model, cfg, data, held, out_dir=run, tokenizer_path=base.tokenizer_path, extra_state={"stage": "finetune"})
+    if not main:
+        return {}
     if p.method == "lora":
         merge_lora(model)  # plain Llama weights again: export and evaluation need no adapters
     state = {"step": result.steps, "tokens_seen": result.tokens_seen, "stage": "finetune", "method": p.method}
@@ -143,13 +153,7 @@ def finetune_flow() -> dict:
     cfg = settings()
     with stage_timer("finetune") as timer:
         with atomic_dir(DATA) as data_dir:  # the previous task files stay until the new ones are whole
-            tasks = build_tasks(cfg.tasks, data_dir)
-            own = own_conversations(cfg.conversations, data_dir, load_checkpoint(BASE).model_cfg.max_seq_len)
-        convs, sources = conversations(cfg.conversations, cfg.files, cfg.on_error, own)
-        tok = Tokenizer.load(BASE / "tokenizer.model")
-        examples, stats = encode_conversations(tok, tasks["train"] + convs, max_len=cfg.train.seq_len + 1)
-        train_ex = [e for i, e in enumerate(examples) if i % cfg.val_every]
-        val_ex = [e for i, e in enumerate(examples) if not i % cfg.val_every]
+            tasks, convs, sources, (train_ex, val_ex, stats) = training_data(cfg, data_dir)
         result = fine_tune(cfg, train_ex, val_ex)
     metrics = {**result, **{f"examples_{k}": v for k, v in stats.as_dict().items()}, "seconds": timer["seconds"],
                "task_items_train": len(tasks["train"]) - tasks["dialogues"], "task_dialogues_train": tasks["dialogues"],
@@ -158,6 +162,28 @@ def finetune_flow() -> dict:
     write_report("finetune", report(metrics, sources, tasks["counts"]))
     log.info("read %s and %d conversations; wrote %s", BASE, len(convs), OUT)
     return metrics
+
+
+def training_data(cfg: FinetuneParams, data_dir: Path) -> tuple[dict, list, dict, tuple[list, list, Any]]:
+    """The task items and conversations (their files written to data_dir), and the encoded
+    examples split into training and validation."""
+    tasks = build_tasks(cfg.tasks, data_dir)
+    own = own_conversations(cfg.conversations, data_dir, load_checkpoint(BASE).model_cfg.max_seq_len)
+    convs, sources = conversations(cfg.conversations, cfg.files, cfg.on_error, own)
+    tok = Tokenizer.load(BASE / "tokenizer.model")
+    examples, stats = encode_conversations(tok, tasks["train"] + convs, max_len=cfg.train.seq_len + 1)
+    train_ex = [e for i, e in enumerate(examples) if i % cfg.val_every]
+    val_ex = [e for i, e in enumerate(examples) if not i % cfg.val_every]
+    return tasks, convs, sources, (train_ex, val_ex, stats)
+
+
+def other_rank() -> None:
+    """A torchrun rank other than 0: the same examples (built in a scratch folder; rank 0
+    writes data/finetune) and its share of the training."""
+    cfg = settings()
+    with tempfile.TemporaryDirectory(prefix="forja-finetune-rank") as scratch:
+        _, _, _, (train_ex, val_ex, _) = training_data(cfg, Path(scratch))
+    fine_tune_run(cfg, train_ex, val_ex, main=False)
 
 
 def report(m: dict, sources: dict, counts: dict) -> str:
@@ -177,7 +203,7 @@ def report(m: dict, sources: dict, counts: dict) -> str:
 
 
 def main() -> None:
-    run_stage("finetune", settings, finetune_flow)
+    run_stage("finetune", settings, finetune_flow, other_rank)
 
 
 if __name__ == "__main__":

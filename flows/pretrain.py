@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -55,12 +56,14 @@ class SampleWriter:
     def __call__(self, event: str, info: dict) -> None:
         if event != "eval" or not self.prompts:
             return
-        rows = [r for r in read_samples(self.path) if r["step"] < info["step"]]
-        for prompt in self.prompts:
+        new = []
+        for prompt in self.prompts:  # on every rank: a sharded model's forward needs them all
             ids = self.tok.encode(prompt, bos=True)
             out = generate(info["model"], ids, self.cfg, stop_ids=[self.tok.bos_id, self.tok.eos_id])
-            rows.append({"step": info["step"], "tokens": info["tokens"], "prompt": prompt, "text": self.tok.decode(out.ids)})
-        write_text(self.path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+            new.append({"step": info["step"], "tokens": info["tokens"], "prompt": prompt, "text": self.tok.decode(out.ids)})
+        if info.get("main", True):
+            rows = [r for r in read_samples(self.path) if r["step"] < info["step"]] + new
+            write_text(self.path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
 
 
 def read_samples(path: Path) -> list[dict]:
@@ -69,6 +72,12 @@ def read_samples(path: Path) -> list[dict]:
 
 @task(name="train-base-model")
 def train_base(model_cfg: ModelConfig, train_cfg: TrainConfig, samples: PromptSamples, run: Path) -> dict:
+    return train_run(model_cfg, train_cfg, samples, run)
+
+
+def train_run(model_cfg: ModelConfig, train_cfg: TrainConfig, samples: PromptSamples, run: Path) -> dict:
+    """The training itself; under torchrun every rank runs it, rank 0 inside the flow."""
+    main = os.environ.get("RANK", "0") in ("", "0")
     tok = Tokenizer.load(TOKENIZER)
     train_tokens, val_tokens = TokenFile(TOKENS / "train.bin"), TokenFile(TOKENS / "val.bin")
     run.mkdir(parents=True, exist_ok=True)
@@ -79,7 +88,7 @@ def train_base(model_cfg: ModelConfig, train_cfg: TrainConfig, samples: PromptSa
     data = TokenWindows(train_tokens, train_cfg.seq_len, train_cfg.batch_size, seed=train_cfg.seed)
     val = TokenWindows(val_tokens, train_cfg.seq_len, train_cfg.batch_size, eval_batches=train_cfg.eval_batches)
     writer = SampleWriter(tok, samples, run / "samples.jsonl")
-    if not (run / "checkpoint").exists():
+    if main and not (run / "checkpoint").exists():
         (run / "samples.jsonl").unlink(missing_ok=True)
     log.info("pretrain: %.2fM parameters, %d steps of %d tokens (%.1f epochs of %d train tokens), run folder %s",
              model.num_params() / 1e6, train_cfg.max_steps, train_cfg.tokens_per_step,
@@ -101,11 +110,16 @@ def publish(run: Path) -> None:
             shutil.copy(run / "samples.jsonl", tmp / "samples.jsonl")
 
 
-@flow(name="pretrain", log_prints=True)
-def pretrain_flow() -> dict:
+def settings() -> tuple[PretrainParams, ModelConfig, Path]:
+    """The section, the model's config (its vocabulary from the tokenizer) and the run folder."""
     cfg: PretrainParams = stage_params("pretrain")
     model_cfg = cfg.with_vocab(Tokenizer.load(TOKENIZER).vocab_size)
-    run = run_dir(model_cfg, cfg.train, TokenFile(TOKENS / "train.bin").meta)
+    return cfg, model_cfg, run_dir(model_cfg, cfg.train, TokenFile(TOKENS / "train.bin").meta)
+
+
+@flow(name="pretrain", log_prints=True)
+def pretrain_flow() -> dict:
+    cfg, model_cfg, run = settings()
     with stage_timer("pretrain") as timer:
         metrics = train_base(model_cfg, cfg.train, cfg.samples, run)
         publish(run)
@@ -131,8 +145,14 @@ def report(m: dict, samples: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def other_rank() -> None:
+    """A torchrun rank other than 0: its share of the training; rank 0 writes everything."""
+    cfg, model_cfg, run = settings()
+    train_run(model_cfg, cfg.train, cfg.samples, run)
+
+
 def main() -> None:
-    run_stage("pretrain", lambda: stage_params("pretrain"), pretrain_flow)
+    run_stage("pretrain", lambda: stage_params("pretrain"), pretrain_flow, other_rank)
 
 
 if __name__ == "__main__":

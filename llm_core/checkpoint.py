@@ -59,14 +59,17 @@ class Checkpoint:
 
 
 def save_checkpoint(path: str | Path, model: Transformer, optimizer: torch.optim.Optimizer | None = None,
-                    state: dict[str, Any] | None = None, tokenizer_path: str | Path | None = None) -> Path:
+                    state: dict[str, Any] | None = None, tokenizer_path: str | Path | None = None,
+                    weights: dict[str, torch.Tensor] | None = None, optimizer_state: dict | None = None) -> Path:
+    """`weights` and `optimizer_state` replace the model's and the optimizer's own
+    state_dicts where those hold only this process's shards (llm_core.distributed)."""
     path = Path(path)
     state = dict(state or {})
     with atomic.atomic_dir(path) as tmp:
-        save_file(_weights(model), tmp / "model.safetensors", metadata={"format": "pt"})
+        save_file(_weights(model, weights), tmp / "model.safetensors", metadata={"format": "pt"})
         atomic.write_json(tmp / CONFIG_FILE, {"format": FORMAT, "version": 1, "model": to_dict(model.cfg)})
         if optimizer is not None:
-            tensors, groups = _optimizer_tensors(optimizer)
+            tensors, groups = _optimizer_tensors(optimizer_state or optimizer.state_dict())
             tensors.update(_rng_tensors())
             save_file(tensors, tmp / "trainer.safetensors")
             state["optimizer_param_groups"] = groups
@@ -126,6 +129,16 @@ def load_weights(model: Transformer, file: Path) -> None:
 
 def load_training_state(ckpt: Checkpoint, optimizer: torch.optim.Optimizer) -> None:
     """Restore optimizer moments and RNG states saved with the checkpoint."""
+    sd = optimizer_state(ckpt)
+    try:
+        optimizer.load_state_dict(sd)
+    except (ValueError, KeyError) as err:
+        raise CheckpointError(f"{ckpt.path / 'trainer.safetensors'}: optimizer state does not fit this model/optimizer ({err})") from None
+    restore_rng(ckpt)
+
+
+def optimizer_state(ckpt: Checkpoint) -> dict[str, Any]:
+    """The optimizer's state_dict saved with the checkpoint (torch's layout: state by parameter index)."""
     file = ckpt.path / "trainer.safetensors"
     if not file.exists() or "optimizer_param_groups" not in ckpt.state:
         raise CheckpointError(f"{file}: no training state in this checkpoint (was it saved without an optimizer?)")
@@ -135,25 +148,24 @@ def load_training_state(ckpt: Checkpoint, optimizer: torch.optim.Optimizer) -> N
         if key.startswith("optim/"):
             _, idx, name = key.split("/", 2)
             opt_state.setdefault(int(idx), {})[name] = t
-    groups = ckpt.state["optimizer_param_groups"]
-    try:
-        optimizer.load_state_dict({"state": opt_state, "param_groups": groups})
-    except (ValueError, KeyError) as err:
-        raise CheckpointError(f"{file}: optimizer state does not fit this model/optimizer ({err})") from None
-    _restore_rng(tensors)
+    return {"state": opt_state, "param_groups": ckpt.state["optimizer_param_groups"]}
+
+
+def restore_rng(ckpt: Checkpoint) -> None:
+    """Put back the RNG states of the process that saved the checkpoint (rank 0 of a distributed run)."""
+    _restore_rng(_read_safetensors(ckpt.path / "trainer.safetensors"))
 
 
 # --- helpers -----------------------------------------------------------------
 
-def _weights(model: Transformer) -> dict[str, torch.Tensor]:
-    sd = model.state_dict()
+def _weights(model: Transformer, sd: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+    sd = dict(model.state_dict() if sd is None else sd)
     if model.cfg.tie_embeddings:
-        sd.pop("lm_head.weight")  # safetensors refuses shared storage; it is the embedding
+        sd.pop("lm_head.weight", None)  # safetensors refuses shared storage; it is the embedding
     return {k: v.detach().contiguous().cpu() for k, v in sd.items()}
 
 
-def _optimizer_tensors(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], list[dict]]:
-    sd = optimizer.state_dict()
+def _optimizer_tensors(sd: dict[str, Any]) -> tuple[dict[str, torch.Tensor], list[dict]]:
     tensors = {}
     for idx, st in sd["state"].items():
         for name, val in st.items():

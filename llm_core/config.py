@@ -138,7 +138,8 @@ class TrainConfig:
     seed: int = 1337
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
     precision: Literal["auto", "fp32", "bf16"] = "auto"  # auto: bf16 where the hardware runs it natively
-    compile: bool = False
+    compile: bool = False  # torch.compile the model; eager, with a warning, where compiling fails
+    parallel: Literal["ddp", "fsdp"] = "ddp"  # under torchrun: replicate the model (ddp) or shard it (fsdp)
 
     LIMITS = {"max_steps": "> 0", "batch_size": "> 0", "grad_accum": "> 0", "seq_len": "> 0", "lr": "> 0",
               "min_lr": ">= 0", "warmup_steps": ">= 0", "weight_decay": ">= 0", "beta1": "[0, 1)", "beta2": "[0, 1)",

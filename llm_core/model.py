@@ -220,11 +220,13 @@ class Transformer(nn.Module):
         cache: KVCache | None = None,
         want_attn: bool = False,
         segments: torch.Tensor | None = None,
+        reduction: str = "mean",
     ):
         """idx: (B, T) token ids. Returns (logits, loss, attentions).
 
         With `targets` the loss is mean cross-entropy over positions whose target
-        is not -100 (so fine-tuning can mask prompts). With a `cache`, positions
+        is not -100 (so fine-tuning can mask prompts); with reduction="sum" their
+        sum (a distributed step divides it by the whole batch's count). With a `cache`, positions
         continue from `cache.pos` and the cache advances by T. With `segments`
         (B, T), a row packs several sequences that never see each other (see
         `segment_layout`).
@@ -252,7 +254,8 @@ class Transformer(nn.Module):
         logits = self.lm_head(self.model.norm(x))
         loss = None
         if targets is not None:
-            loss = F.cross_entropy(logits.float().view(-1, logits.size(-1)), targets.reshape(-1), ignore_index=-100)
+            loss = F.cross_entropy(logits.float().view(-1, logits.size(-1)), targets.reshape(-1), ignore_index=-100,
+                                   reduction=reduction)
         return logits, loss, attns
 
     @torch.no_grad()

@@ -77,23 +77,32 @@ def covered(path: str, deps: list[str]) -> bool:
     return any(path == d or path.startswith(d.rstrip("/") + "/") for d in deps)
 
 
-def stage_module(stage: str) -> str:
-    match = re.fullmatch(r"python -m (flows\.\w+)", STAGES[stage]["cmd"])
-    assert match, f"dvc.yaml: stage {stage}: cmd is not `python -m flows.<stage>`"
-    return match.group(1)
+def stage_modules(stage: str) -> list[str]:
+    """`python -m flows.<stage>`, or `python -m flows.launch <stage>` (which runs flows.<stage>)."""
+    cmd = STAGES[stage]["cmd"]
+    launched = re.fullmatch(r"python -m flows\.launch (\w+)", cmd)
+    if launched:
+        return ["flows.launch", f"flows.{launched.group(1)}"]
+    match = re.fullmatch(r"python -m (flows\.\w+)", cmd)
+    assert match, f"dvc.yaml: stage {stage}: cmd is not `python -m flows.<stage>` or `python -m flows.launch <stage>`"
+    return [match.group(1)]
+
+
+def stage_closure(stage: str) -> set[Path]:
+    return set().union(*(import_closure(m) for m in stage_modules(stage)))
 
 
 @pytest.mark.parametrize("stage", list(STAGES))
 def test_every_imported_repo_module_is_a_dep(stage):
     deps = declared(stage)
-    code = sorted(str(f.relative_to(REPO)) for f in import_closure(stage_module(stage)))
+    code = sorted(str(f.relative_to(REPO)) for f in stage_closure(stage))
     missing = [f for f in code if not covered(f, deps)]
     assert not missing, f"dvc.yaml: stage {stage} imports {missing} but does not list them in deps"
 
 
 @pytest.mark.parametrize("stage", list(STAGES))
 def test_no_code_dep_is_stale(stage):
-    code = {str(f.relative_to(REPO)) for f in import_closure(stage_module(stage))}
+    code = {str(f.relative_to(REPO)) for f in stage_closure(stage)}
     stale = [d for d in declared(stage) if d.endswith(".py") and d not in code]
     assert not stale, f"dvc.yaml: stage {stage} lists {stale} in deps but never imports them"
 
@@ -123,8 +132,8 @@ def test_every_params_section_a_stage_reads_is_declared(stage):
     """A stage reading another section (inputs reads collect.sources) must declare it,
     or DVC would not rerun it when that section changes."""
     params = [p for p in STAGES[stage].get("params", []) if isinstance(p, str)]
-    file = REPO / (stage_module(stage).replace(".", "/") + ".py")
-    missing = [s for s in sections_read(file) if not any(p == s or p.startswith(s + ".") for p in params)]
+    files = [REPO / (m.replace(".", "/") + ".py") for m in stage_modules(stage)]
+    missing = [s for f in files for s in sections_read(f) if not any(p == s or p.startswith(s + ".") for p in params)]
     assert not missing, f"dvc.yaml: stage {stage} reads params section(s) {missing} without declaring them"
 
 

@@ -298,3 +298,38 @@ def test_a_failure_inside_a_flow_ends_in_one_sentence(project, prefect_api, tmp_
     last = out.stderr.strip().splitlines()[-1]
     assert last.startswith("forja collect failed: ") and "rows.jsonl:4" in last, last
     assert "Traceback" in (tmp_path / "logs" / "collect.log").read_text()
+
+
+def test_pretrain_and_finetune_stages_run_on_two_ranks(project, prefect_api, tmp_path):
+    """launch.nproc_per_node: 2 runs each training stage under torchrun (gloo on CPU):
+    rank 0 runs the flow and writes every output, rank 1 trains its share and writes
+    only its log. (Last in this file: it republishes models/base and models/chat.)"""
+    from llm_core.checkpoint import load_model
+
+    root = project[0]
+    single = _json(root / "metrics/pretrain.json")
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    for stage in ("pretrain", "finetune"):
+        params[stage]["launch"] = {"nproc_per_node": 2}
+    path = tmp_path / "params-ranks.yaml"
+    path.write_text(yaml.safe_dump(params))
+    env = {**os.environ, "FORJA_PARAMS": str(path), "PYTHONPATH": str(root), "PREFECT_API_URL": prefect_api,
+           "OMP_NUM_THREADS": "1"}
+    shutil.rmtree(root / "data/cache", ignore_errors=True)  # train again rather than resume the finished runs
+    for stage in ("pretrain", "finetune"):
+        out = subprocess.run([sys.executable, "-m", "flows.launch", stage], cwd=root, env=env, capture_output=True,
+                             text=True, timeout=600)
+        assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+        assert f"forja {stage}: -m torch.distributed.run --standalone --nproc-per-node=2 -m flows.{stage}" in out.stdout
+        assert "over 2 ranks" in (root / "logs" / f"{stage}.log").read_text()  # rank 0's log
+        assert (root / "logs" / f"{stage}.rank1.log").exists()
+    ranked = _json(root / "metrics/pretrain.json")
+    assert ranked["steps"] == single["steps"] and ranked["tokens_seen"] == single["tokens_seen"]  # the same global batch
+    assert abs(ranked["val_loss"] - single["val_loss"]) < 0.05
+    model, _ = load_model(root / "models/chat")
+    assert model.num_params() > 0 and _json(root / "metrics/finetune.json")["steps"] == params["finetune"]["train"]["max_steps"]
+    bad = dict(params, pretrain={**params["pretrain"], "launch": {"nproc_per_node": 0}})
+    path.write_text(yaml.safe_dump(bad))
+    out = subprocess.run([sys.executable, "-m", "flows.launch", "pretrain"], cwd=root, env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 1 and "pretrain.launch.nproc_per_node: must be > 0, got 0" in out.stderr, out.stderr

@@ -101,7 +101,7 @@ def test_a_served_run_has_one_completed_task_per_stage_and_their_artifacts(serve
     assert starts == sorted(starts)  # in DVC's order: every stage after what it depends on
     logs = api(url, "/logs/filter", {"logs": {"task_run_id": {"any_": [tasks["pretrain"]["id"]]}}, "limit": 200})
     text = "\n".join(entry["message"] for entry in logs)
-    assert "python -m flows.pretrain" in text and "trained to step" in text  # the stage's own output, streamed
+    assert "python -m flows.launch pretrain" in text and "trained to step" in text  # the stage's own output, streamed
     keys = artifact_keys(url)
     for stage in STAGES[1:]:
         assert f"forja-{stage}" in keys and f"forja-{stage}-metrics" in keys, (stage, sorted(keys))

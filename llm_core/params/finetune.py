@@ -9,6 +9,7 @@ from ..config import FieldError, TrainConfig, check_limits
 from ..lora import LoRAConfig
 from ..tasks.items import TASKS
 from .common import OnError
+from .launch import LaunchParams
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ class FinetuneParams:
     pack: bool = True  # several examples per row, kept apart by the attention mask
     train: TrainConfig = TrainConfig(max_steps=1200, seq_len=128, lr=0.004, min_lr=0.0004, warmup_steps=20,
                                      weight_decay=0.0, eval_interval=200, checkpoint_interval=200)
+    launch: LaunchParams = LaunchParams()  # one process, or torchrun over GPUs and machines
 
     LIMITS = {"val_every": ">= 2"}
 

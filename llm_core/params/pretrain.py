@@ -5,6 +5,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..config import ConfigError, FieldError, ModelConfig, SampleConfig, TrainConfig
+from .launch import LaunchParams
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class PretrainParams:
     train: TrainConfig = TrainConfig(max_steps=1440, batch_size=8, lr=0.003, min_lr=0.0003, warmup_steps=30,
                                      optimizer="muon", eval_interval=240, eval_batches=4, checkpoint_interval=240)
     samples: PromptSamples = PromptSamples()
+    launch: LaunchParams = LaunchParams()  # one process, or torchrun over GPUs and machines
 
     def __post_init__(self) -> None:
         if self.train.seq_len > self.model.max_seq_len:

@@ -1,0 +1,119 @@
+"""Data-parallel training on CPU: torchrun with 2 processes on the gloo backend
+against one process with the same global batch (llm_core.distributed)."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from llm_core import distributed
+from llm_core.checkpoint import load_model
+
+HERE = Path(__file__).resolve().parent
+SCRIPT = HERE / "train_ranks.py"
+TORCHRUN = Path(sys.executable).with_name("torchrun")
+pytestmark = pytest.mark.slow
+
+
+def run(out: Path, nproc: int, **options) -> subprocess.CompletedProcess:
+    args = [str(SCRIPT), str(out), json.dumps(options)]
+    if nproc == 1:
+        cmd = [sys.executable, *args]
+    else:  # a free rendezvous port, so tests running side by side do not meet
+        cmd = [str(TORCHRUN), "--standalone", f"--nproc_per_node={nproc}", *args]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(HERE.parent)}
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+
+
+def losses(out: Path) -> dict[int, tuple[float, float | None]]:
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    return {r["step"]: (r["train_loss"], r.get("val_loss")) for r in rows}
+
+
+def assert_same_curve(a: dict, b: dict, tol: float = 1e-5) -> None:
+    assert a.keys() == b.keys()
+    for step in a:
+        for x, y in zip(a[step], b[step]):
+            assert (x is None) == (y is None), step
+            if x is not None:
+                assert abs(x - y) < tol, (step, x, y)
+
+
+def ok(proc: subprocess.CompletedProcess) -> None:
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+@pytest.fixture(scope="module")
+def single(tmp_path_factory) -> dict[str, Path]:
+    """One process, the reference curves: AdamW with 2 micro-batches a step, and Muon."""
+    root = tmp_path_factory.mktemp("single")
+    for name, opts in {"adamw": {"grad_accum": 2}, "muon": {"optimizer": "muon"}}.items():
+        ok(run(root / name, 1, **opts))
+    return {name: root / name for name in ("adamw", "muon")}
+
+
+def test_two_ranks_ddp_follow_the_single_process_curve(single, tmp_path):
+    ok(run(tmp_path / "adamw", 2, grad_accum=2))  # no_sync on the first micro-batch of each step
+    assert_same_curve(losses(tmp_path / "adamw"), losses(single["adamw"]))
+    ok(run(tmp_path / "muon", 2, optimizer="muon"))
+    assert_same_curve(losses(tmp_path / "muon"), losses(single["muon"]))
+    # only rank 0 wrote: one row per logged step
+    assert len((tmp_path / "muon" / "metrics.jsonl").read_text().splitlines()) == 12
+
+
+def test_a_checkpoint_of_two_ranks_resumes_in_one_process(single, tmp_path):
+    out = tmp_path / "run"
+    crashed = run(out, 2, grad_accum=2, stop_at=6)
+    assert crashed.returncode != 0 and json.loads((out / "checkpoint" / "state.json").read_text())["step"] == 6
+    assert max(losses(out)) == 6
+    ok(run(out, 1, grad_accum=2))
+    assert_same_curve(losses(out), losses(single["adamw"]))
+
+
+def test_fsdp_on_gloo_follows_the_curve_and_saves_a_single_process_checkpoint(single, tmp_path):
+    out = tmp_path / "fsdp"
+    crashed = run(out, 2, grad_accum=2, parallel="fsdp", stop_at=6)
+    if "fully_shard" in crashed.stderr and "not supported" in crashed.stderr:
+        pytest.skip(f"this PyTorch cannot shard on gloo: {crashed.stderr.strip().splitlines()[-1]}")
+    assert crashed.returncode != 0 and max(losses(out)) == 6
+    model, ckpt = load_model(out / "checkpoint")  # whole tensors: loads in one process
+    assert ckpt.step == 6 and model.num_params() > 0
+    ok(run(out, 1, grad_accum=2))  # continues in one process
+    assert_same_curve(losses(out), losses(single["adamw"]))
+    resharded = tmp_path / "fsdp-again"
+    ok(run(resharded, 2, grad_accum=2, parallel="fsdp"))
+    assert_same_curve(losses(resharded), losses(single["adamw"]))
+
+
+def test_settings_that_cannot_split_are_refused_before_any_work(tmp_path):
+    proc = run(tmp_path / "odd", 2, batch_size=3)
+    assert proc.returncode != 0
+    assert "train.batch_size: 3 rows do not split over 2 ranks" in proc.stderr
+    proc = run(tmp_path / "muon", 2, parallel="fsdp", optimizer="muon")
+    assert "train.optimizer: muon needs whole matrices" in proc.stderr
+    assert not (tmp_path / "odd" / "metrics.jsonl").exists()
+
+
+def test_ranks_come_from_torchruns_environment():
+    assert distributed.from_env({}) == distributed.Ranks(0, 1, 0)
+    ranks = distributed.from_env({"RANK": "1", "WORLD_SIZE": "2", "LOCAL_RANK": "1"})
+    assert ranks.active and not ranks.main
+    with pytest.raises(distributed.DistributedError, match="WORLD_SIZE: expected an integer, got 'two'"):
+        distributed.from_env({"WORLD_SIZE": "two"})
+    with pytest.raises(distributed.DistributedError, match="RANK=2 is not in"):
+        distributed.from_env({"RANK": "2", "WORLD_SIZE": "2"})
+
+
+def test_each_rank_keeps_its_rows_and_the_factor_that_makes_the_mean():
+    x = torch.arange(8).view(4, 2)
+    y = torch.tensor([[1, -100], [2, 3], [-100, -100], [4, 5]])
+    single, weight = distributed.my_rows((x, y), distributed.Ranks())
+    assert weight is None and single[0] is x
+    (x1, y1), w1 = distributed.my_rows((x, y), distributed.Ranks(1, 2, 1))
+    assert x1.tolist() == [[4, 5], [6, 7]] and y1.tolist() == [[-100, -100], [4, 5]]
+    assert w1 == pytest.approx(2 / 5)  # N / targets of the whole micro-batch
