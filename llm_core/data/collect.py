@@ -17,6 +17,7 @@ from typing import Any, Iterator
 from ..atomic import write_jsonl
 from .default_corpus import DEFAULT_MIX, CollectReport, CorpusUnavailable, aligned_verses, default_documents
 from .documents import Document, ShardWriter
+from .shards import iter_shards
 from .sources import SourceSpec, Tally, iter_files, iter_table, iter_url
 
 log = logging.getLogger("llm_core.data.collect")
@@ -33,6 +34,8 @@ def source_documents(spec: SourceSpec, tally: Tally, report: CollectReport, cach
         yield from iter_files(spec, tally)
     elif spec.kind == "url":
         yield from iter_url(spec, tally, cache_dir / "urls")
+    elif spec.kind == "shards":
+        yield from iter_shards(spec, tally, cache_dir / "urls")
     else:
         yield from iter_table(spec, tally)
 

@@ -77,6 +77,10 @@ def source_fingerprint(spec: SourceSpec, cache: DigestCache) -> dict[str, Any]:
         return {"kind": "default"}  # the shipped corpus: fixed by its params (which packages)
     if spec.kind == "url":
         return {"kind": "url", "url": spec.url, "refresh": spec.refresh}
+    if spec.kind == "shards":  # the URLs say what is read; a urls_file is the user's file, so its edits count
+        listed = files_digest([Path(spec.urls_file)], cache) if spec.urls_file else {}
+        return {"kind": "shards", "urls": list(spec.urls), "urls_file": listed, "refresh": spec.refresh,
+                "max_shards": spec.max_shards}
     try:
         return {"kind": spec.kind, "files": files_digest(source_files(spec), cache)}
     except SourceError as err:  # a missing path: collect stops with this same message

@@ -12,10 +12,12 @@ from __future__ import annotations
 import codecs
 import csv
 import fnmatch
+import gzip
 import json
 import logging
 import os
 import sys
+import zlib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +38,7 @@ TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm"}
 SUFFIXES = {"files": TEXT_SUFFIXES, "jsonl": {".jsonl", ".json", ".ndjson"}, "csv": {".csv", ".tsv"},
             "parquet": {".parquet"}}
 TABLE_KINDS = ("jsonl", "csv", "parquet")
-KINDS = ("default", "files", *TABLE_KINDS, "url")
+KINDS = ("default", "files", *TABLE_KINDS, "url", "shards")
 
 
 class SourceError(ValueError):
@@ -62,6 +64,12 @@ class SourceSpec:
     # it again. It is part of the cache key, so DVC sees the params change and reruns
     # collect; 0 keeps the key of caches written before this field existed.
     refresh: int = 0
+    # shards only (llm_core.data.shards): the shard URLs, listed here or one per line in a
+    # local file; how many to read (0: all); each download's limit in MiB (0: 4096)
+    urls: tuple[str, ...] = ()
+    urls_file: str | None = None
+    max_shards: int = 0
+    max_mb: int = 0
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -72,8 +80,17 @@ class SourceSpec:
             raise SourceError("kind 'url' needs a 'url'")
         if not isinstance(self.refresh, int) or isinstance(self.refresh, bool) or self.refresh < 0:
             raise SourceError(f"refresh: expected a whole number 0, 1, 2, ..., got {self.refresh!r}")
-        if self.refresh and self.kind != "url":
-            raise SourceError(f"refresh: only a kind 'url' source is downloaded again, this one is {self.kind!r}")
+        if self.refresh and self.kind not in ("url", "shards"):
+            raise SourceError(f"refresh: only a kind 'url' or 'shards' source is downloaded again, this one is {self.kind!r}")
+        if self.kind == "shards" and bool(self.urls) == bool(self.urls_file):
+            raise SourceError("kind 'shards' needs either 'urls' (a list of shard URLs) or 'urls_file' "
+                              "(a local file with one URL per line), not both")
+        if (self.urls or self.urls_file) and self.kind != "shards":
+            raise SourceError(f"urls, urls_file: only a kind 'shards' source reads them, this one is {self.kind!r}")
+        for name in ("max_shards", "max_mb"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise SourceError(f"{name}: expected a whole number >= 0 (0: no cap), got {value!r}")
 
     @property
     def label(self) -> str:
@@ -291,13 +308,22 @@ def iter_table(spec: SourceSpec, tally: Tally, kind: str | None = None, paths: l
 
 
 def _jsonl_rows(path: Path, spec: SourceSpec, tally: Tally) -> Iterator[tuple[str, dict]]:
+    """Rows of a JSONL file, or of a gzipped one (.gz), read line by line."""
     try:
-        f = open(path, "rb")
+        f = gzip.open(path, "rb") if path.suffix.lower() == ".gz" else open(path, "rb")
     except OSError as err:
         _unreadable(tally, spec.label, path, err)
         return
     with f:
-        for n, raw in enumerate(f, start=1):
+        lines = enumerate(f, start=1)
+        while True:
+            try:
+                n, raw = next(lines)
+            except StopIteration:
+                break
+            except (EOFError, gzip.BadGzipFile, zlib.error) as err:  # a cut or damaged .gz: the rest is lost
+                tally.problem(spec.label, f"{path}", "truncated or damaged gzip", f"{type(err).__name__}: {err}")
+                break
             where = f"{path}:{n}"
             if not raw.strip():
                 continue  # blank lines separate nothing in JSONL
