@@ -11,12 +11,19 @@ PREFECT_PORT ?= 4200
 DASHBOARD_ADDRESS ?= 127.0.0.1
 
 CRON   ?= 0 3 * * *
+# `make run PROFILE=gpu` runs profiles/gpu.yaml's overrides as a DVC experiment; GPUS=N trains
+# on N GPUs of this machine (torchrun); both empty: params.yaml as it is, in the workspace.
+PROFILE ?=
+GPUS   ?=
+RUN_ARGS := $(if $(PROFILE),--profile profiles/$(PROFILE).yaml) \
+            $(if $(GPUS),--set pretrain.launch.nproc_per_node=$(GPUS) --set finetune.launch.nproc_per_node=$(GPUS))
 
 .PHONY: setup setup-dev browser run dashboard prefect schedule sweep test bench clean help
 
 help:
 	@echo "make setup  - create $(VENV) and install forja (torch first: $(TORCH))"
 	@echo "make run    - setup + the whole pipeline on the default corpus (dvc repro)"
+	@echo "               PROFILE=gpu: profiles/gpu.yaml as a DVC experiment; GPUS=N: N GPUs (torchrun)"
 	@echo "make test   - setup + the test suite"
 	@echo "make dashboard - setup + the web dashboard on http://$(DASHBOARD_ADDRESS):$(PORT) (PORT=, DASHBOARD_ADDRESS=)"
 	@echo "make prefect - setup + a Prefect server and its UI on http://127.0.0.1:$(PREFECT_PORT) until Ctrl-C (PREFECT_PORT=);"
@@ -48,7 +55,7 @@ $(DEV_STAMP): $(STAMP)
 # when one runs, else on a temporary one for the run; the venv's bin/ goes first on PATH so
 # DVC's `python -m flows.<stage>` uses it.
 run: setup
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m flows.pipeline run
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m flows.pipeline run $(RUN_ARGS)
 
 # The pipeline served as deployment forja-pipeline/forja: nightly runs named nightly-<date>
 # (DVC experiments), and runs triggered from the UI; on the server of `make prefect`.

@@ -1,7 +1,7 @@
 """The whole pipeline as one Prefect flow: one task per DVC stage, as DVC runs them.
 
-    python -m flows.pipeline run [--set KEY=VALUE ...] [--experiment NAME]
-    python -m flows.pipeline serve [--cron "0 3 * * *"] [--set KEY=VALUE ...] [--experiment NAME]
+    python -m flows.pipeline run [--profile FILE] [--set KEY=VALUE ...] [--experiment NAME]
+    python -m flows.pipeline serve [--cron "0 3 * * *"] [--profile FILE] [--set KEY=VALUE ...] [--experiment NAME]
 
 `run` runs the pipeline now: a plain `dvc repro`, or, with overrides or a name, a DVC
 experiment (`dvc exp run --temp -n NAME -S KEY=VALUE`) that `dvc exp show` and the
@@ -37,8 +37,9 @@ from prefect.utilities.annotations import quote
 
 from flows.dvc_run import (PipelineError, StageOutput, dvc_command, experiment_refs, pipeline_lock, publishes, stages,
                            start, unique_name)
-from flows.common import setup_logging
+from flows.common import params_path, read_params, setup_logging
 from llm_core.config import ConfigError
+from llm_core.params import load_section
 
 DEPLOYMENT = "forja"
 PROGRESS_EVERY_S = 15.0  # a progress bar redrawn in place reaches the log at most this often
@@ -201,6 +202,43 @@ def parse_sets(items: list[str]) -> dict[str, Any]:
     return out
 
 
+def read_profile(path: str | Path) -> dict[str, Any]:
+    """A profile (profiles/gpu.yaml): params.yaml's sections with only the keys it changes,
+    as overrides with dotted keys, each section checked with them applied (a wrong key or
+    value is named before anything runs)."""
+    path = Path(path)
+    if not path.exists():
+        known = ", ".join(sorted(str(p) for p in Path("profiles").glob("*.yaml"))) or "none"
+        raise ConfigError(f"{path}: profile not found (profiles here: {known})")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML ({err})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected params.yaml sections (pretrain: ..., finetune: ...)")
+    overrides = _dotted(data)
+    params = read_params()
+    for key, value in overrides.items():
+        *parents, last = key.split(".")
+        node = params
+        for part in parents:
+            node = node.setdefault(part, {}) if isinstance(node, dict) else {}
+        node[last] = value
+    for section in sorted({key.split(".")[0] for key in overrides}):
+        load_section(section, params, where=f"{params_path()} with {path}")
+    return overrides
+
+
+def _dotted(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict) and value:
+            out.update(_dotted(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
 def _serve(args: argparse.Namespace) -> None:
     """Two deployments served by this process: the pipeline (with the schedule) and the size
     sweep (flows/sweep.py, run from the UI), each one run at a time."""
@@ -210,7 +248,7 @@ def _serve(args: argparse.Namespace) -> None:
     from flows.pipeline import pipeline  # by its module's name, not __main__'s: the entrypoint workers import
     from flows.sweep import sweep
 
-    params = {"overrides": parse_sets(args.set), "experiment": args.experiment}
+    params = {"overrides": args.overrides, "experiment": args.experiment}
     where = f" on the schedule {args.cron!r} (UTC)" if args.cron else " for runs triggered from the UI"
     print(f"forja: serving {pipeline.name}/{DEPLOYMENT}{where} and {sweep.name}/{DEPLOYMENT}; Ctrl-C stops them",
           flush=True)
@@ -227,6 +265,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = ap.add_subparsers(dest="command", required=True)
     for name, text in (("run", "run the pipeline now"), ("serve", "serve a deployment (schedule, UI runs)")):
         p = sub.add_parser(name, help=text)
+        p.add_argument("--profile", default=None, metavar="FILE",
+                       help="a profile's overrides, e.g. profiles/gpu.yaml (--set wins over it)")
         p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a params override (repeatable)")
         p.add_argument("--experiment", default=None, help="the DVC experiment's name ({date}, {time} filled in)")
         if name == "serve":
@@ -238,10 +278,15 @@ def main(argv: list[str] | None = None) -> int:
 
         return with_server([sys.executable, "-m", "flows.pipeline", *(argv if argv is not None else sys.argv[1:])])
     try:
+        if args.profile:  # a profile run is an experiment named after it
+            args.overrides = {**read_profile(args.profile), **parse_sets(args.set)}
+            args.experiment = args.experiment or f"{Path(args.profile).stem}-{{date}}-{{time}}"
+        else:
+            args.overrides = parse_sets(args.set)
         if args.command == "serve":
             _serve(args)
         else:
-            pipeline(overrides=parse_sets(args.set), experiment=args.experiment)
+            pipeline(overrides=args.overrides, experiment=args.experiment)
     except KeyboardInterrupt:
         print("forja pipeline: interrupted", file=sys.stderr)
         return 130
