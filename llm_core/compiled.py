@@ -45,6 +45,10 @@ class Compiled:
             self._fn = None
             return self.module(*args, **kwargs)
 
+    def parameters(self, recurse: bool = True):
+        """The module's: a training step clips and steps what it calls."""
+        return self.module.parameters(recurse)
+
     @property
     def active(self) -> bool:
         """True while calls go through the compiled module."""

@@ -5,7 +5,8 @@ filling a preallocated `KVCache`, then feeds back one token per step, so each
 new token costs one forward over a single position instead of the whole text.
 Every step yields a `StepOutput` the moment the token exists (the dashboard
 prints it as it arrives). `generate` collects a stream; `generate_text` adds
-a tokenizer on both ends.
+a tokenizer on both ends; `generate_batch` continues several prompts of one
+length together, one forward per step for all of them.
 
 How the next token is picked (`SampleConfig`):
 
@@ -48,6 +49,7 @@ __all__ = [
     "filter_logits",
     "stream",
     "generate",
+    "generate_batch",
     "generate_text",
 ]
 
@@ -318,6 +320,61 @@ def generate(
     stopped = "stop_token" if steps and steps[-1].is_stop else "max_new_tokens"
     ids = [s.token_id for s in steps if not s.is_stop]
     return GenerationResult(ids=ids, steps=steps, stopped=stopped)
+
+
+@torch.inference_mode()
+def generate_batch(
+    model: torch.nn.Module,
+    prompts: list[list[int]],
+    cfg: SampleConfig,
+    stop_ids: Iterable[int] = (),
+) -> list[list[int]]:
+    """Continue several prompts of the same length at once, one forward per step for
+    all rows (what a server or an evaluation over many prompts wants: the matmuls of
+    B rows cost little more than one row's on a GPU). Each row stops at its first stop
+    token (excluded from its ids) or after cfg.max_new_tokens; rows that stopped keep
+    riding along until every row has. The text must fit the context window (no
+    sliding, unlike `stream`). Temperature, top-k and top-p as in `stream`, the draws
+    from one generator seeded by cfg.seed; no per-step candidates."""
+    if not prompts or any(len(p) != len(prompts[0]) for p in prompts) or not prompts[0]:
+        raise ValueError(f"generate_batch needs non-empty prompts of one length, got lengths {sorted({len(p) for p in prompts})}")
+    window, n_new = model.cfg.max_seq_len, cfg.max_new_tokens
+    if len(prompts[0]) + n_new > window:
+        raise ValueError(f"prompt ({len(prompts[0])}) + max_new_tokens ({n_new}) exceed the context window ({window})")
+    device, dtype = model.lm_head.weight.device, model.lm_head.weight.dtype
+    gen = torch.Generator(device=device)
+    if cfg.seed is None:
+        gen.seed()
+    else:
+        gen.manual_seed(cfg.seed)
+    stops = torch.tensor(sorted({int(t) for t in stop_ids}) or [-1], device=device)
+    rows = len(prompts)
+    out = torch.empty(rows, n_new, dtype=torch.long, device=device)
+    done = torch.zeros(rows, dtype=torch.bool, device=device)
+    lengths = torch.full((rows,), n_new, dtype=torch.long, device=device)
+    training = [m for m in model.modules() if m.training]
+    for m in training:
+        m.training = False
+    try:
+        cache = KVCache.empty(model.cfg, rows, device, dtype, max_len=len(prompts[0]) + n_new)
+        logits = model(torch.tensor(prompts, dtype=torch.long, device=device), cache=cache)[0][:, -1]
+        for step in range(n_new):
+            if cfg.temperature == 0:
+                tok = logits.argmax(dim=-1)
+            else:
+                probs = filter_logits(logits.float() / cfg.temperature, cfg.top_k, cfg.top_p).softmax(dim=-1)
+                tok = torch.multinomial(probs, 1, generator=gen).squeeze(1)
+            out[:, step] = tok
+            stopped = torch.isin(tok, stops) & ~done
+            lengths = torch.where(stopped, step, lengths)
+            done |= stopped
+            if step == n_new - 1 or bool(done.all()):  # the one device -> host sync of a step
+                break
+            logits = model(tok.view(rows, 1), cache=cache)[0][:, -1]
+    finally:
+        for m in training:
+            m.training = True
+    return [row[:n] for row, n in zip(out.tolist(), lengths.tolist())]
 
 
 def generate_text(

@@ -81,3 +81,15 @@ def test_a_vocabulary_variant_retokenizes_the_cleaned_text_with_its_own_tokenize
     shutil.copy(recipe.REPO / "params.yaml", tmp_path / "bare" / "params.yaml")
     with pytest.raises(SystemExit, match="run `make run`"):  # no cleaned text yet: say what makes it
         recipe.load_data(tmp_path / "bare", 300)
+
+
+def test_the_gpu_benchmark_runs_end_to_end_at_a_tiny_size():
+    """bench.gpu is made for a short GPU loan: every part must run before it is spent there."""
+    from bench import gpu
+
+    out = gpu.main(["--quick", "--device", "cpu", "--no-save", "--slice-seconds", "1", "--tokens", "/nonexistent"])
+    for part in ("train", "generate_batch1", "generate_batch16", "pretrain_slice"):
+        assert "error" not in out[part], out[part]
+    assert out["train"]["models"]["forja"]["tokens_per_s"] > 0 and out["train"]["ratio_forja_over_hf"] > 0
+    assert out["generate_batch16"]["models"]["forja"]["tokens_per_s"] > 0
+    assert out["pretrain_slice"]["curve"] and out["pretrain_slice"]["tokens"] == "random tokens"

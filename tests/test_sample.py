@@ -361,3 +361,29 @@ def test_generate_text(model):
     text = generate_text(model, tok, "hello", cfg)
     res = generate(model, tok.encode("hello", bos=True), cfg, stop_ids=[2])
     assert text == tok.decode(res.ids)
+
+
+def test_generate_batch_continues_each_row_as_generate_does(tiny_model):
+    from llm_core.sample import generate_batch
+
+    g = torch.Generator().manual_seed(3)
+    prompts = torch.randint(0, 256, (4, 6), generator=g).tolist()
+    cfg = SampleConfig(max_new_tokens=10, temperature=0.0)
+    rows = generate_batch(tiny_model, prompts, cfg)
+    assert rows == [generate(tiny_model, p, cfg).ids for p in prompts]
+    stop = rows[1][3]  # row 1 stops there (and any row that makes the same token)
+    stopped = generate_batch(tiny_model, prompts, cfg, stop_ids=[stop])
+    assert stopped[1] == rows[1][: rows[1].index(stop)]
+    assert all(stop not in r for r in stopped)
+    sampled = generate_batch(tiny_model, prompts, SampleConfig(max_new_tokens=10, temperature=1.0, top_k=20, seed=5))
+    assert sampled == generate_batch(tiny_model, prompts, SampleConfig(max_new_tokens=10, temperature=1.0, top_k=20, seed=5))
+    assert all(len(r) == 10 for r in sampled)
+
+
+def test_generate_batch_refuses_what_it_cannot_do(tiny_model):
+    from llm_core.sample import generate_batch
+
+    with pytest.raises(ValueError, match=r"prompts of one length, got lengths \[2, 3\]"):
+        generate_batch(tiny_model, [[1, 2], [1, 2, 3]], SampleConfig(max_new_tokens=2))
+    with pytest.raises(ValueError, match="exceed the context window"):
+        generate_batch(tiny_model, [[1] * 60], SampleConfig(max_new_tokens=10))
