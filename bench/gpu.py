@@ -189,6 +189,8 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--slice-seconds", type=float, default=None, help="pre-training slice (default 150; 5 quick)")
     p.add_argument("--slice-log-every", type=int, default=10)
     p.add_argument("--tokens", default="data/tokenize/train.bin")
+    p.add_argument("--batch", type=int, default=None, help="rows per micro-batch (default: the profile's)")
+    p.add_argument("--seq-len", type=int, default=None, help="tokens per row (default: the profile's)")
     p.add_argument("--seed", type=int, default=1337)
     p.add_argument("--no-save", action="store_true")
     args = p.parse_args(argv)
@@ -203,6 +205,9 @@ def main(argv: list[str] | None = None) -> dict:
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
     mcfg, train = profile_model(q)
+    train.update({k: v for k, v in (("batch_size", args.batch), ("seq_len", args.seq_len)) if v})
+    if device.type != "cuda":
+        train["grad_accum"] = 1  # a CPU run measures steps, not the profile's 16-micro-batch ones
     name, datasheet = dense_peak(device)
     measured = measure_matmul_peak(device, torch.bfloat16 if device.type == "cuda" else torch.float32, seconds=1.0)
     peaks: dict[str, Any] = {"device": name, "datasheet": datasheet, "measured": measured}

@@ -117,3 +117,18 @@ def test_each_rank_keeps_its_rows_and_the_factor_that_makes_the_mean():
     (x1, y1), w1 = distributed.my_rows((x, y), distributed.Ranks(1, 2, 1))
     assert x1.tolist() == [[4, 5], [6, 7]] and y1.tolist() == [[-100, -100], [4, 5]]
     assert w1 == pytest.approx(2 / 5)  # N / targets of the whole micro-batch
+
+
+def test_the_launch_section_makes_the_torchrun_command():
+    from llm_core.config import ConfigError
+    from llm_core.params.launch import LaunchParams
+
+    assert LaunchParams().command("py", "flows.pretrain", "forja-pretrain") == ["py", "-m", "flows.pretrain"]
+    assert LaunchParams(nproc_per_node=8).command("py", "flows.pretrain", "forja-pretrain") == [
+        "py", "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=8", "-m", "flows.pretrain"]
+    nodes = LaunchParams(nproc_per_node=4, nnodes=2, rdzv_endpoint="node0.example:29500")
+    assert nodes.command("py", "flows.finetune", "forja-finetune")[3:] == [
+        "--nnodes=2", "--rdzv-backend=c10d", "--rdzv-endpoint=node0.example:29500", "--rdzv-id=forja-finetune",
+        "--nproc-per-node=4", "-m", "flows.finetune"]
+    with pytest.raises(ConfigError, match="rdzv_endpoint: expected host:port of the first machine when nnodes is 2"):
+        LaunchParams(nnodes=2)
