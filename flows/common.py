@@ -31,9 +31,14 @@ def params_path() -> Path:
 
 def read_params() -> dict[str, Any]:
     """params.yaml as a dict of sections; a missing or broken file is one sentence."""
-    path = params_path()
+    return read_sections(params_path(), "params file not found (run from the project root)")
+
+
+def read_sections(path: Path, missing: str) -> dict[str, Any]:
+    """A YAML file of params.yaml's sections (params.yaml itself, or a profile's overrides);
+    a missing one says `missing`, a broken one what is wrong, in one sentence each."""
     if not path.exists():
-        raise ConfigError(f"{path}: params file not found (run from the project root)")
+        raise ConfigError(f"{path}: {missing}")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as err:

@@ -37,7 +37,7 @@ from prefect.utilities.annotations import quote
 
 from flows.dvc_run import (PipelineError, StageOutput, dvc_command, experiment_refs, pipeline_lock, publishes, stages,
                            start, unique_name)
-from flows.common import params_path, read_params, setup_logging
+from flows.common import params_path, read_params, read_sections, setup_logging
 from llm_core.config import ConfigError
 from llm_core.params import load_section
 
@@ -207,16 +207,8 @@ def read_profile(path: str | Path) -> dict[str, Any]:
     as overrides with dotted keys, each section checked with them applied (a wrong key or
     value is named before anything runs)."""
     path = Path(path)
-    if not path.exists():
-        known = ", ".join(sorted(str(p) for p in Path("profiles").glob("*.yaml"))) or "none"
-        raise ConfigError(f"{path}: profile not found (profiles here: {known})")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: not valid YAML ({err})") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected params.yaml sections (pretrain: ..., finetune: ...)")
-    overrides = _dotted(data)
+    known = ", ".join(sorted(str(p) for p in Path("profiles").glob("*.yaml"))) or "none"
+    overrides = _dotted(read_sections(path, f"profile not found (profiles here: {known})"))
     params = read_params()
     for key, value in overrides.items():
         *parents, last = key.split(".")

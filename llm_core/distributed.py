@@ -65,6 +65,9 @@ class Ranks:
         return self.world_size > 1
 
 
+ONE_PROCESS = Ranks()
+
+
 def from_env(env: Mapping[str, str] = os.environ) -> Ranks:
     """The ranks torchrun set; one process (rank 0 of 1) when it did not."""
     values = {}

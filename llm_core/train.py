@@ -199,7 +199,7 @@ def _train(model, cfg, train_data, val_data, out_dir, callbacks, tokenizer_path,
 
 
 def step_loss(model, optimizer, data: BatchSource, step: int, cfg: TrainConfig, device, amp_dtype,
-              ranks: distributed.Ranks = distributed.Ranks(), wrapped=None) -> torch.Tensor:
+              ranks: distributed.Ranks = distributed.ONE_PROCESS, wrapped=None) -> torch.Tensor:
     """One optimizer step: accumulate gradients over cfg.grad_accum micro-batches of
     `data` at `step` (this rank's rows of each), clip, step, zero. Returns the mean
     loss as a tensor on the device, so that nothing waits for the device here.
