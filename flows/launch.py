@@ -33,8 +33,8 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as err:  # a bad param: the one sentence the stage itself would print
         print(f"forja {stage} failed: {describe(err)}", file=sys.stderr)
         sys.exit(1)
-    if len(cmd) > 3:
-        print(f"forja {stage}: {' '.join(cmd[1:])}", flush=True)
+    if len(cmd) > 3:  # torchrun: say so, it starts several processes
+        print(f"forja {stage}: python {' '.join(cmd[1:])}", flush=True)
     os.execv(cmd[0], cmd)
 
 

@@ -320,7 +320,7 @@ def test_pretrain_and_finetune_stages_run_on_two_ranks(project, prefect_api, tmp
         out = subprocess.run([sys.executable, "-m", "flows.launch", stage], cwd=root, env=env, capture_output=True,
                              text=True, timeout=600)
         assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-        assert f"forja {stage}: -m torch.distributed.run --standalone --nproc-per-node=2 -m flows.{stage}" in out.stdout
+        assert f"forja {stage}: python -m torch.distributed.run --standalone --nproc-per-node=2 -m flows.{stage}" in out.stdout
         assert "over 2 ranks" in (root / "logs" / f"{stage}.log").read_text()  # rank 0's log
         assert (root / "logs" / f"{stage}.rank1.log").exists()
     ranked = _json(root / "metrics/pretrain.json")
