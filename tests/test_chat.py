@@ -476,14 +476,6 @@ def test_every_example_once_per_epoch(examples):
     assert len({tuple(o) for o in epochs}) == 3  # reshuffled each epoch
 
 
-def test_ranks_split_the_stream(examples):
-    ranks = [ChatBatches(examples, seq_len=96, batch_size=2, seed=0, rank=r, world_size=2) for r in range(2)]
-    single = ChatBatches(examples, seq_len=96, batch_size=4, seed=0)
-    seen = [i for step in range(5) for r in ranks for i in r.indices(step, 0)]
-    assert seen[:10] == single.indices(0, 0) + single.indices(1, 0) + single.indices(2, 0)[:2]
-    assert sorted(seen[:10]) == list(range(10))
-
-
 def test_eval_batches_are_fixed_and_cover_all(examples):
     data = ChatBatches(examples, seq_len=96, batch_size=4, seed=0)
     first, second = list(data.eval_batches()), list(data.eval_batches())

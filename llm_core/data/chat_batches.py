@@ -3,7 +3,8 @@
 One concern: serving `ChatTokens` examples (from `chat.encode_conversations`)
 to the training loop, one example per row (right-padded) or several packed per
 row, with targets -100 off the loss mask, where a batch is a pure function of
-``(step, micro)`` (exact resume, one slice per rank).
+``(step, micro)`` (exact resume; under torchrun each rank keeps its own rows
+of every batch, llm_core.distributed).
 
 It sits beside `loader` (the `BatchSource` protocol and pre-training's
 `TokenWindows`) rather than inside it because DVC tracks files: the pretrain
@@ -50,9 +51,9 @@ class ChatBatches:
 
     Order: the examples form an endless stream, epoch after epoch, each epoch a
     permutation drawn from ``(seed, epoch)`` and cut into rows (packed greedily
-    in that order, no row spanning two epochs). Micro-batch ``(step, micro)`` on
-    ``rank`` takes rows ``g * batch_size ... + batch_size - 1`` of the stream
-    with ``g = (step * grad_accum + micro) * world_size + rank``, so a batch is
+    in that order, no row spanning two epochs). Micro-batch ``(step, micro)``
+    takes rows ``g * batch_size ... + batch_size - 1`` of the stream with
+    ``g = step * grad_accum + micro``, so a batch is
     a pure function of ``(step, micro)`` (exact resume) and every example is
     seen once per epoch (a batch may span two epochs).
     """
@@ -64,16 +65,12 @@ class ChatBatches:
         batch_size: int,
         seed: int = 0,
         grad_accum: int = 1,
-        rank: int = 0,
-        world_size: int = 1,
         pad_id: int = PAD_ID,
         max_eval_batches: int | None = None,
         pack: bool = False,
     ):
-        if seq_len < 1 or batch_size < 1 or grad_accum < 1 or world_size < 1:
-            raise ValueError("seq_len, batch_size, grad_accum and world_size must be positive")
-        if not 0 <= rank < world_size:
-            raise ValueError(f"rank {rank} out of range for world_size {world_size}")
+        if seq_len < 1 or batch_size < 1 or grad_accum < 1:
+            raise ValueError("seq_len, batch_size and grad_accum must be positive")
         if not examples:
             raise ValueError("ChatBatches needs at least one example")
         lengths, ids_parts, mask_parts = [], [], []
@@ -96,7 +93,7 @@ class ChatBatches:
         self._ids = np.concatenate(ids_parts)
         self._mask = np.concatenate(mask_parts)
         self.seq_len, self.batch_size, self.seed = seq_len, batch_size, seed
-        self.grad_accum, self.rank, self.world_size = grad_accum, rank, world_size
+        self.grad_accum = grad_accum
         self.pad_id, self.max_eval_batches, self.pack = pad_id, max_eval_batches, pack
         self._packed: dict[int, list[list[int]]] = {}  # rows of the last two epochs used
         self._row_counts: dict[int, int] = {}  # rows of every epoch seen
@@ -121,8 +118,8 @@ class ChatBatches:
 
     @property
     def steps_per_epoch(self) -> float:
-        """Optimizer steps for one pass over the examples (all ranks together)."""
-        return self.rows_in_epoch(0) / (self.batch_size * self.grad_accum * self.world_size)
+        """Optimizer steps for one pass over the examples."""
+        return self.rows_in_epoch(0) / (self.batch_size * self.grad_accum)
 
     @property
     def loss_tokens(self) -> int:
@@ -165,7 +162,7 @@ class ChatBatches:
         """Example indices of each row of micro-batch ``(step, micro)``."""
         if step < 0 or not 0 <= micro < self.grad_accum:
             raise ValueError(f"step must be >= 0 and micro in [0, {self.grad_accum}); got ({step}, {micro})")
-        g = (step * self.grad_accum + micro) * self.world_size + self.rank
+        g = step * self.grad_accum + micro
         return [self._stream_row(p) for p in range(g * self.batch_size, (g + 1) * self.batch_size)]
 
     def indices(self, step: int, micro: int) -> list[int]:

@@ -7,7 +7,8 @@ on the chat template).
 
 A batch is a pure function of (step, micro-batch index): no iterator state to
 save, so a resumed run reads exactly the batches the interrupted one would
-have, and a distributed run can give each rank its own slice by `rank`.
+have; under torchrun every rank builds the same whole batch and keeps its
+own rows of it (llm_core.distributed).
 """
 from __future__ import annotations
 
@@ -39,12 +40,12 @@ class TokenWindows:
     """Random windows of `seq_len + 1` tokens from a token file (pre-training)."""
 
     def __init__(self, tokens: TokenFile | np.ndarray, seq_len: int, batch_size: int, seed: int = 0,
-                 rank: int = 0, eval_batches: int = 8):
+                 eval_batches: int = 8):
         self.ids = tokens.ids if isinstance(tokens, TokenFile) else tokens
         self.name = str(tokens.path) if isinstance(tokens, TokenFile) else "token array"
         if len(self.ids) < seq_len + 2:
             raise ValueError(f"{self.name}: {len(self.ids)} tokens, fewer than one window of seq_len+1 = {seq_len + 1}")
-        self.seq_len, self.batch_size, self.seed, self.rank = seq_len, batch_size, seed, rank
+        self.seq_len, self.batch_size, self.seed = seq_len, batch_size, seed
         self.n_eval = eval_batches
 
     def _stack(self, starts: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
@@ -53,7 +54,9 @@ class TokenWindows:
         return t[:, :-1].contiguous(), t[:, 1:].contiguous()
 
     def batch(self, step: int, micro: int) -> tuple[torch.Tensor, torch.Tensor]:
-        rng = np.random.default_rng([self.seed, step, micro, self.rank])
+        # The trailing 0 held a rank once (ranks now share one batch): kept, so the windows
+        # are those of every run made before.
+        rng = np.random.default_rng([self.seed, step, micro, 0])
         starts = rng.integers(0, len(self.ids) - self.seq_len - 1, size=self.batch_size)
         return self._stack(starts)
 
