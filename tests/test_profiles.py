@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import torch
-import yaml
 
 from flows.pipeline import read_profile
 from llm_core.config import ConfigError, ModelConfig
@@ -38,14 +37,11 @@ def test_the_gpu_profile_is_about_100m_parameters_of_bf16_compiled_training(in_r
     assert 1e8 < tokens < 1e9  # hundreds of millions of tokens
 
 
-def test_every_key_of_every_profile_is_a_key_of_params_yaml(in_repo):
-    params = yaml.safe_load((REPO / "params.yaml").read_text())
-    for profile in (REPO / "profiles").glob("*.yaml"):
-        for key in read_profile(profile):
-            node = params
-            for part in key.split("."):
-                assert isinstance(node, dict) and part in node, f"{profile.name}: {key} is not in params.yaml"
-                node = node[part]
+def test_every_profile_checks_against_params_yaml(in_repo):
+    profiles = sorted((REPO / "profiles").glob("*.yaml"))
+    assert profiles
+    for profile in profiles:
+        assert read_profile(profile)  # every key a field of its section, every value of its type and range
 
 
 def test_a_wrong_key_or_value_in_a_profile_is_named_before_anything_runs(in_repo, tmp_path):
