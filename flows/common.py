@@ -103,16 +103,18 @@ def write_metrics(stage: str, metrics: dict[str, Any]) -> Path:
     """metrics/<stage>.json, and the same figures as a table artifact `forja-<stage>-metrics`
     (the Prefect UI's Artifacts tab keeps each key's history across runs)."""
     path = atomic.write_json(Path("metrics") / f"{stage}.json", metrics)
-    rows = [{"metric": k, "value": v} for k, v in _flat(metrics).items()]
+    rows = [{"metric": k, "value": v} for k, v in dotted(metrics).items()]
     _publish("create_table_artifact", stage, f"forja-{stage}-metrics", f"forja {stage} metrics", table=rows)
     return path
 
 
-def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+def dotted(data: dict[str, Any], prefix: str = "", keep_empty: bool = False) -> dict[str, Any]:
+    """Nested dicts as one level of dotted keys ({"a": {"b": 1}} -> {"a.b": 1}); an empty
+    dict is dropped, or kept as a value with `keep_empty` (a param set to {})."""
     out = {}
     for k, v in data.items():
-        if isinstance(v, dict):
-            out.update(_flat(v, f"{prefix}{k}."))
+        if isinstance(v, dict) and (v or not keep_empty):
+            out.update(dotted(v, f"{prefix}{k}.", keep_empty))
         else:
             out[f"{prefix}{k}"] = v
     return out

@@ -37,7 +37,7 @@ from prefect.utilities.annotations import quote
 
 from flows.dvc_run import (PipelineError, StageOutput, dvc_command, experiment_refs, pipeline_lock, publishes, stages,
                            start, unique_name)
-from flows.common import params_path, read_params, read_sections, setup_logging
+from flows.common import dotted, params_path, read_params, read_sections, setup_logging
 from llm_core.config import ConfigError
 from llm_core.params import load_section
 
@@ -208,7 +208,7 @@ def read_profile(path: str | Path) -> dict[str, Any]:
     value is named before anything runs)."""
     path = Path(path)
     known = ", ".join(sorted(str(p) for p in Path("profiles").glob("*.yaml"))) or "none"
-    overrides = _dotted(read_sections(path, f"profile not found (profiles here: {known})"))
+    overrides = dotted(read_sections(path, f"profile not found (profiles here: {known})"), keep_empty=True)
     params = read_params()
     for key, value in overrides.items():
         *parents, last = key.split(".")
@@ -219,16 +219,6 @@ def read_profile(path: str | Path) -> dict[str, Any]:
     for section in sorted({key.split(".")[0] for key in overrides}):
         load_section(section, params, where=f"{params_path()} with {path}")
     return overrides
-
-
-def _dotted(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        if isinstance(value, dict) and value:
-            out.update(_dotted(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
 
 
 def _serve(args: argparse.Namespace) -> None:

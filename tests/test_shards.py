@@ -6,11 +6,11 @@ import gzip
 import http.server
 import io
 import json
-import threading
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from loopback import serving
 
 from llm_core.data import download
 from llm_core.data.collect import collect_source
@@ -66,13 +66,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def server():
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    srv.daemon_threads, srv.hits = True, {}
-    srv.base = f"http://127.0.0.1:{srv.server_address[1]}"
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
+    with serving(Handler) as srv:
+        yield srv
 
 
 @pytest.fixture(autouse=True)

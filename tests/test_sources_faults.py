@@ -7,10 +7,10 @@ import hashlib
 import http.server
 import os
 import pathlib
-import threading
 import time
 
 import pytest
+from loopback import serving
 
 from llm_core.data import download, sources
 from llm_core.data.download import DownloadError, fetch_url
@@ -76,15 +76,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def server():
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    srv.daemon_threads = True
-    srv.hits, srv.doc = {}, "first version"
-    srv.base = f"http://127.0.0.1:{srv.server_address[1]}"
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
+    with serving(_Handler, doc="first version") as srv:
+        yield srv
 
 
 @pytest.fixture(autouse=True)
